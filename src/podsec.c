@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* podsec: one binary, command groups, the original command names as
+ * symlinks (argv[0] mapping), global options. */
+#include "config.h"
+#include "cmd/cmd.h"
+#include "cleanup.h"
+#include "log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { F_IMPL = 1, F_NEEDS_ROOT = 2 };
+
+typedef struct command {
+        const char *group;     /* NULL for a top-level verb such as "platform" */
+        const char *verb;
+        ps_cmd_fn fn;
+        const char *original;  /* the original's command name, installed as a symlink */
+        const char *summary;
+} command;
+
+static const command commands[] = {
+        { "policy", "init", cmd_policy_init, "podsec-create-policy",
+          "set the trust policy, registries.d, registries.conf, hosts and /var/sigstore" },
+        { "policy", "show", cmd_policy_show, NULL,
+          "show the effective policy of root or a user, or which scope applies to an image" },
+        { "policy", "sync", cmd_policy_sync, NULL,
+          "client node: refresh keys and policy from the signature server" },
+        { NULL, "platform", cmd_platform, "podsec-get-platform",
+          "print the ALT platform name (c10f, p10, p11, sisyphus)" },
+};
+
+void ps_err(ps_ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "%s: ", ctx && ctx->prog ? ctx->prog : "podsec");
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+}
+
+void ps_info(ps_ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+}
+
+int ps_fail(ps_ctx *ctx, ps_error *err, int code)
+{
+        ps_err(ctx, "%s", ps_error_msg(err));
+        ps_error_clear(err);
+        return code;
+}
+
+bool ps_wants_help(int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--"))
+                        return false;
+                if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+                        return true;
+        }
+        return false;
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, _("Usage: podsec [GLOBAL OPTIONS] GROUP VERB [ARGS]\n"
+                     "       podsec [GLOBAL OPTIONS] GROUP --help\n\n"
+                     "Global options:\n"
+                     "  --root DIR      work on the root tree DIR instead of / (like a chroot for\n"
+                     "                  every file podsec reads or writes; never changes the kernel)\n"
+                     "  --config FILE   site settings file (default ROOT/etc/podsec/podsec.conf)\n"
+                     "  --json          machine-readable output\n"
+                     "  --dry-run       say what would change, change nothing\n"
+                     "  -v, --verbose   more detail (repeat for more)\n"
+                     "  -h, --help      this help\n"
+                     "  --version       print the version\n\n"
+                     "Commands:\n"));
+        for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++) {
+                char name[64];
+                snprintf(name, sizeof name, "%s%s%s", commands[i].group ? commands[i].group : "",
+                         commands[i].group ? " " : "", commands[i].verb);
+                fprintf(f, "  %-22s %s\n", name, _(commands[i].summary));
+        }
+        fprintf(f, _("\nOriginal command names (symlinks to podsec):\n"));
+        for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++)
+                if (commands[i].original)
+                        fprintf(f, "  %-30s = podsec %s%s%s\n", commands[i].original,
+                                commands[i].group ? commands[i].group : "", commands[i].group ? " " : "",
+                                commands[i].verb);
+        fprintf(f, _("\nRun 'podsec GROUP VERB --help' for a command's options.\n"));
+}
+
+static void group_usage(FILE *f, const char *group)
+{
+        fprintf(f, _("Usage: podsec %s VERB [ARGS]\n\nVerbs:\n"), group);
+        for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++)
+                if (commands[i].group && !strcmp(commands[i].group, group))
+                        fprintf(f, "  %-12s %s\n", commands[i].verb, _(commands[i].summary));
+        fprintf(f, _("\nRun 'podsec %s VERB --help' for a verb's options.\n"), group);
+}
+
+static bool is_group(const char *name)
+{
+        for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++)
+                if (commands[i].group && !strcmp(commands[i].group, name))
+                        return true;
+        return false;
+}
+
+static const command *find(const char *group, const char *verb)
+{
+        for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++) {
+                const command *c = &commands[i];
+                if (group ? (c->group && !strcmp(c->group, group)) : !c->group)
+                        if (!strcmp(c->verb, verb))
+                                return c;
+        }
+        return NULL;
+}
+
+static int check_stdout(void)
+{
+        /* like git: a full disk or closed pipe must not pass as success */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                if (errno == EPIPE)
+                        return 0;
+                fprintf(stderr, "podsec: write error on standard output: %s\n", strerror(errno));
+                return -1;
+        }
+        return 0;
+}
+
+static int run(ps_ctx *ctx, const command *c, int argc, char **argv)
+{
+        ps_error err = PS_ERROR_INIT;
+        if (!ps_wants_help(argc, argv) && ps_conf_load(&ctx->conf, ctx->root, ctx->config, &err) < 0) {
+                ps_fail(ctx, &err, 1);
+                return 1;
+        }
+        optind = 0;
+        opterr = 1;
+        int rc = c->fn(ctx, argc, argv);
+        if (check_stdout() < 0 && rc == 0)
+                rc = 1;
+        return rc;
+}
+
+int main(int argc, char **argv)
+{
+        setlocale(LC_ALL, "");
+        bindtextdomain("podsec", PODSEC_LOCALEDIR);
+        textdomain("podsec");
+
+        ps_ctx ctx = { .prog = "podsec" };
+        int rc;
+
+        /* Invoked under an original name? */
+        const char *base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++) {
+                if (commands[i].original && !strcmp(commands[i].original, base)) {
+                        ctx.prog = commands[i].original;
+                        const char *r = getenv("PODSEC_ROOT");
+                        if (r && *r)
+                                ctx.root = r;
+                        ps_log_open(base, LOG_USER, PS_LOG_AUTO);
+                        rc = run(&ctx, &commands[i], argc, argv);
+                        ps_conf_free(&ctx.conf);
+                        return rc;
+                }
+        }
+
+        static const struct option opts[] = {
+                { "root", required_argument, NULL, 'R' },
+                { "config", required_argument, NULL, 'C' },
+                { "json", no_argument, NULL, 'J' },
+                { "dry-run", no_argument, NULL, 'n' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { 0 },
+        };
+        int o;
+        /* '+' : stop at the first non-option (the group) */
+        while ((o = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+                switch (o) {
+                case 'R': {
+                        struct stat st;
+                        if (stat(optarg, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                                fprintf(stderr, _("podsec: --root %s: not a directory\n"), optarg);
+                                return 2;
+                        }
+                        ctx.root = optarg;
+                        break;
+                }
+                case 'C': ctx.config = optarg; break;
+                case 'J': ctx.json = true; break;
+                case 'n': ctx.dry_run = true; break;
+                case 'v': ctx.verbose++; break;
+                case 'h': usage(stdout); return check_stdout() < 0 ? 1 : 0;
+                case 'V': printf("podsec %s\n", PODSEC_VERSION); return check_stdout() < 0 ? 1 : 0;
+                default: usage(stderr); return 2;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return 2;
+        }
+        const char *first = argv[optind];
+        const command *c = NULL;
+        int skip;
+        if (is_group(first)) {
+                if (optind + 1 >= argc || !strcmp(argv[optind + 1], "-h") || !strcmp(argv[optind + 1], "--help")) {
+                        bool asked = optind + 1 < argc;
+                        group_usage(asked ? stdout : stderr, first);
+                        return asked ? 0 : 2;
+                }
+                c = find(first, argv[optind + 1]);
+                if (!c) {
+                        fprintf(stderr, _("podsec: unknown command '%s %s'\n\n"), first, argv[optind + 1]);
+                        group_usage(stderr, first);
+                        return 2;
+                }
+                skip = optind + 1;
+        } else {
+                c = find(NULL, first);
+                if (!c) {
+                        fprintf(stderr, _("podsec: unknown command '%s'\n\n"), first);
+                        usage(stderr);
+                        return 2;
+                }
+                skip = optind;
+        }
+        ps_log_open("podsec", LOG_USER, PS_LOG_AUTO);
+        /* handler sees argv[0] = "podsec GROUP VERB" and its own arguments */
+        char name[96];
+        snprintf(name, sizeof name, "podsec%s%s %s", c->group ? " " : "", c->group ? c->group : "", c->verb);
+        argv[skip] = name;
+        rc = run(&ctx, c, argc - skip, argv + skip);
+        ps_conf_free(&ctx.conf);
+        return rc;
+}
