@@ -8,12 +8,6 @@ PS_CMD(cmd_policy_init)
         return 3;
 }
 
-PS_CMD(cmd_policy_show)
-{
-        ps_err(ctx, "policy show: not implemented yet");
-        return 3;
-}
-
 PS_CMD(cmd_policy_sync)
 {
         ps_err(ctx, "policy sync: not implemented yet");
