@@ -266,7 +266,7 @@ static int get_strings(const json_t *v, const char *path, const char *key, unsig
         json_t *e;
         json_array_foreach(v, i, e) {
                 bool bad = !json_is_string(e) && !json_is_null(e);
-                bool empty = json_is_null(e) || !*json_string_value(e);
+                bool empty = json_is_null(e) || (json_is_string(e) && !*json_string_value(e));
                 if (bad || (empty && !(flags & PS_POLICY_COMPAT))) {
                         _cleanup_free_ char *p = path_key(path, key);
                         _cleanup_free_ char *pi = p ? path_index(p, i) : NULL;
@@ -396,6 +396,8 @@ static int exact_string_fields(const json_t *o, const char *path, const char *co
         return 0;
 }
 
+static bool host_like(const char *s, size_t n);
+
 /* remapIdentity prefix: a domain, or a name starting with a domain "/". */
 static bool valid_remap_prefix(const char *s)
 {
@@ -465,10 +467,16 @@ static int check_identity(const json_t *o, const char *path, unsigned flags, ps_
                                             flags, vals, err);
                 if (r < 0)
                         return r;
-                if (!valid_remap_prefix(vals[1]))
-                        return perr_key(err, path, "prefix", "\"%s\" is not a valid prefix (a host[:port] or host[:port]/namespace)", vals[1]);
-                if (!valid_remap_prefix(vals[2]))
-                        return perr_key(err, path, "signedPrefix", "\"%s\" is not a valid prefix (a host[:port] or host[:port]/namespace)", vals[2]);
+                for (int i = 1; i <= 2; i++) {
+                        const char *name = i == 1 ? "prefix" : "signedPrefix";
+                        if (!valid_remap_prefix(vals[i]))
+                                return perr_key(err, path, name, "\"%s\" is not a valid prefix (a host[:port] or host[:port]/namespace)", vals[i]);
+                        /* c/image loads "ns/repo" prefixes but can never use
+                         * them: the remapped name would not be canonical */
+                        size_t first = strcspn(vals[i], "/");
+                        if (!(flags & PS_POLICY_COMPAT) && !host_like(vals[i], first))
+                                return perr_key(err, path, name, "\"%s\" does not start with a registry host (use the fully expanded form, e.g. \"docker.io/library\")", vals[i]);
+                }
                 return 0;
         }
         }
@@ -997,8 +1005,14 @@ int ps_policy_check_scope(const char *transport, const char *scope, unsigned fla
                         return scope_err(err, scope, "an algo:digest value cannot be used as a namespace");
                 return 0;
         }
-        if (!strcmp(transport, "atomic"))
-                return atomic_scope_ok(scope) ? 0 : scope_err(err, scope, "not a hostname[:port][/namespace[/stream[:tag]]] scope");
+        /* the deprecated atomic: transport is not built into every
+         * c/image (Debian's skopeo lacks it, which makes it an unknown
+         * transport there): check its scopes only in strict mode */
+        if (!strcmp(transport, "atomic")) {
+                if ((flags & PS_POLICY_COMPAT) || atomic_scope_ok(scope))
+                        return 0;
+                return scope_err(err, scope, "not a hostname[:port][/namespace[/stream[:tag]]] scope");
+        }
         if (!strcmp(transport, "containers-storage"))
                 return check_storage_scope(scope, err);
         /* unknown (or stubbed) transports: any scope, as c/image */
