@@ -149,3 +149,14 @@ tree_state() {
             if [ "$y" = f ]; then echo "$y $m $o $s $(sha256sum < "$p" | cut -c1-16) $p"; else echo "$y $m $o $l $p"; fi
         done)
 }
+
+# tree_hash DIR: like tree_state, but fields are split on \x1f so that the
+# empty link target of regular files does not shift them (tree_state then
+# hashes nothing and never sees content changes); one line per entry with
+# type, mode, numeric owner, size, link target, content hash and path
+tree_hash() {
+    (cd "$1" && find . -printf '%y\037%m\037%U:%G\037%s\037%l\037%p\n' | LC_ALL=C sort |
+        while IFS=$'\037' read -r y m o s l p; do
+            if [ "$y" = f ]; then echo "$y $m $o $s $(sha256sum < "$p" | cut -c1-16) $p"; else echo "$y $m $o $l $p"; fi
+        done)
+}

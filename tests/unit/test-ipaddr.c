@@ -151,8 +151,8 @@ static void test_is_local(void **s)
         inet_pton(AF_INET, "127.0.0.1", &lo);
         assert_int_equal(ps_ipv4_is_local(&lo, &err), 1);
 
-        struct in_addr testnet;   /* TEST-NET-1, never assigned here */
-        inet_pton(AF_INET, "192.0.2.123", &testnet);
+        struct in_addr testnet;   /* TEST-NET-3, not assigned on the test machines */
+        inet_pton(AF_INET, "203.0.113.123", &testnet);
         assert_int_equal(ps_ipv4_is_local(&testnet, &err), 0);
 
         struct ifaddrs *list = NULL;
