@@ -32,6 +32,12 @@ static const command commands[] = {
           "show the effective policy of root or a user, or which scope applies to an image" },
         { "policy", "sync", cmd_policy_sync, NULL,
           "client node: refresh keys and policy from the signature server" },
+        { "services", "setup", cmd_services_setup, "podsec-create-services",
+          "configure docker-registry and the signature server (nginx), install units" },
+        { "services", "run", cmd_services_run, NULL,
+          "run the registry and the signature server as supervised children" },
+        { "services", "status", cmd_services_status, NULL,
+          "probe the registry and the signature server and say what is wrong" },
         { NULL, "platform", cmd_platform, "podsec-get-platform",
           "print the ALT platform name (c10f, p10, p11, sisyphus)" },
 };

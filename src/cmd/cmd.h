@@ -36,3 +36,6 @@ PS_CMD(cmd_platform);
 PS_CMD(cmd_policy_init);
 PS_CMD(cmd_policy_show);
 PS_CMD(cmd_policy_sync);
+PS_CMD(cmd_services_setup);
+PS_CMD(cmd_services_run);
+PS_CMD(cmd_services_status);
