@@ -60,7 +60,8 @@ static inline void ps_policy_freep(ps_policy **p) { ps_policy_free(*p); }
 #define _cleanup_policy_ __attribute__((cleanup(ps_policy_freep)))
 
 /* Pretty JSON exactly as `jq .` prints it, plus '\n'.  malloc'd, NULL on
- * ENOMEM. */
+ * ENOMEM (or for a tree nested deeper than 64 levels, which no valid
+ * policy is: parsing is bounded by jansson's depth limit and the schema). */
 char *ps_policy_serialise(const ps_policy *p);
 /* Any JSON value in the same format (no trailing newline). */
 char *ps_json_dump_jq(const json_t *v);
