@@ -764,6 +764,47 @@ static int merge_doc(ps_regd *c, yparse *p)
         return 0;
 }
 
+/* Offset of the first byte that is not part of valid UTF-8 (no overlong
+ * forms, surrogates or code points above U+10FFFF), or LEN. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+        size_t i = 0;
+        while (i < len) {
+                unsigned char c = s[i];
+                size_t need;
+                uint32_t cp, min;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                } else if ((c & 0xe0) == 0xc0) {
+                        need = 1;
+                        cp = c & 0x1f;
+                        min = 0x80;
+                } else if ((c & 0xf0) == 0xe0) {
+                        need = 2;
+                        cp = c & 0x0f;
+                        min = 0x800;
+                } else if ((c & 0xf8) == 0xf0) {
+                        need = 3;
+                        cp = c & 0x07;
+                        min = 0x10000;
+                } else {
+                        return i;
+                }
+                if (len - i <= need)
+                        return i;
+                for (size_t k = 1; k <= need; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return i;
+                        cp = (cp << 6) | (s[i + k] & 0x3f);
+                }
+                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                        return i;
+                i += need + 1;
+        }
+        return len;
+}
+
 static int add_file(ps_regd *c, const char *file, ps_error *err)
 {
         char **nf = realloc(c->files, (c->n_files + 2) * sizeof(*nf));
@@ -786,6 +827,16 @@ int ps_regd_parse(ps_regd *c, const char *text, size_t len, const char *file, ps
                                     PS_REGD_MAX_FILE);
         if (len && memchr(text, '\0', len))
                 return ps_error_set(err, EINVAL, "%s: contains a NUL byte; not a YAML text file", file);
+        /* YAML files are UTF-8 here; libfyaml 0.7.12 can also loop forever on
+         * invalid UTF-8 in a directive, so this check comes first */
+        size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+        if (bad < len) {
+                int line = 1;
+                for (size_t i = 0; i < bad; i++)
+                        line += text[i] == '\n';
+                return ps_error_set(err, EINVAL, "%s:%d: invalid UTF-8 (byte 0x%02x at offset %zu)", file, line,
+                                    (unsigned char)text[bad], bad);
+        }
         yparse p = { .file = file, .err = err };
         struct fy_diag_cfg dc;
         fy_diag_cfg_default(&dc);
@@ -1778,7 +1829,16 @@ int ps_regconf_add_insecure(const char *text, size_t len, const char *file, cons
                                     registry ? registry : "(null)");
         if (!text)
                 len = 0;
-        tscan t = { .s = text ? text : "", .n = len, .line = 1, .file = file, .err = err, .registry = registry };
+        if (len && memchr(text, '\0', len))
+                return ps_error_set(err, EINVAL, "%s contains a NUL byte; not a TOML text file", file);
+        /* the scanner wants a NUL-terminated text */
+        _cleanup_free_ char *copy = malloc(len + 1);
+        if (!copy)
+                return ps_error_set(err, ENOMEM, "out of memory");
+        if (len)
+                memcpy(copy, text, len);
+        copy[len] = '\0';
+        tscan t = { .s = copy, .n = len, .line = 1, .file = file, .err = err, .registry = registry };
         int r = tscan_all(&t);
         if (r < 0)
                 return r;

@@ -584,6 +584,16 @@ static void test_parse_errors(void **state)
         assert_int_equal(ps_regd_parse(c, "docker:\0{}", 10, "nul.yaml", &err), -EINVAL);
         assert_non_null(strstr(err.msg, "NUL byte"));
         ps_error_clear(&err);
+        /* invalid UTF-8 (libfyaml 0.7.12 hangs on it inside a directive) */
+        assert_int_equal(ps_regd_parse(c, "%%\xdf%%b", 6, "hang.yaml", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "hang.yaml:1: invalid UTF-8 (byte 0xdf at offset 2)"));
+        ps_error_clear(&err);
+        assert_int_equal(ps_regd_parse(c, "a: 1\nb: \xc0\xaf\n", strlen("a: 1\nb: \xc0\xaf\n"), "overlong.yaml", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "overlong.yaml:2: invalid UTF-8"));
+        ps_error_clear(&err);
+        const char *u8 = "docker: {\"\xc3\xa9.example\": {}}\n";
+        assert_int_equal(ps_regd_parse(c, u8, strlen(u8), "utf8.yaml", &err), 0);
+        assert_string_equal(c->scopes[0].name, "\xc3\xa9.example");
         assert_int_equal(ps_regd_parse(c, "", PS_REGD_MAX_FILE + 1, "big.yaml", &err), -EFBIG);
         ps_error_clear(&err);
         /* deep nesting is refused, not a crash */
