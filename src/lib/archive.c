@@ -26,6 +26,7 @@ struct ps_archive {
         uint64_t total;                 /* input size, 0 when unknown */
         uint64_t done;                  /* input bytes consumed */
         bool eof;                       /* the input has ended */
+        char *filter;                   /* decompressor in use ("xz"), NULL: none */
         unsigned char *buf;             /* PS_ARCHIVE_BLOCK, fd input only */
         struct archive *a;
         unsigned walks;
@@ -88,12 +89,9 @@ static int la_error(ps_archive *ar, ps_error *err, const char *what)
         _cleanup_free_ char *sm = shown_n(m ? m : "unknown libarchive error", 400);
         _cleanup_free_ char *sw = what ? shown_n(what, 200) : NULL;
         _cleanup_free_ char *hint = NULL;
-        if (ar->eof && archive_filter_count(ar->a) > 1 &&
-            archive_filter_code(ar->a, 0) != ARCHIVE_FILTER_NONE &&
-            !(m && strstr(m, "runcated"))) {
-                const char *fn = archive_filter_name(ar->a, 0);
+        if (ar->eof && ar->filter && !(m && strstr(m, "runcated"))) {
                 if (asprintf(&hint, " (truncated %s stream: the input ends after %" PRIu64 " bytes)",
-                             fn ? fn : "compressed", ar->done) < 0)
+                             ar->filter, ar->done) < 0)
                         hint = NULL;
         }
         if (sw)
@@ -265,6 +263,7 @@ void ps_archive_free(ps_archive *ar)
                 close(ar->fd);
         ps_sha256_free(ar->h);
         ps_error_clear(&ar->blob_err);
+        free(ar->filter);
         free(ar->buf);
         free(ar->name);
         free(ar);
@@ -274,6 +273,31 @@ void ps_archive_set_progress(ps_archive *ar, ps_archive_progress_fn fn, void *ud
 {
         ar->progress = fn;
         ar->progress_ud = ud;
+}
+
+/* The compression of the input by its magic bytes, for messages about an
+ * input that libarchive gave up on while opening.  NULL: none known or
+ * cannot look (a pipe). */
+static const char *sniff_filter(ps_archive *ar)
+{
+        unsigned char m[6] = { 0 };
+        size_t n = 0;
+        if (ar->mem) {
+                n = ar->mem_len < sizeof(m) ? ar->mem_len : sizeof(m);
+                memcpy(m, ar->mem, n);
+        } else if (ar->seekable) {
+                ssize_t r = pread(ar->fd, m, sizeof(m), ar->start);
+                n = r > 0 ? (size_t)r : 0;
+        }
+        if (n >= 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0)
+                return "xz";
+        if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+                return "gzip";
+        if (n >= 4 && memcmp(m, "\x28\xb5\x2f\xfd", 4) == 0)
+                return "zstd";
+        if (n >= 3 && memcmp(m, "BZh", 3) == 0)
+                return "bzip2";
+        return NULL;
 }
 
 /* Open (or reopen from the start) the libarchive reader. */
@@ -306,8 +330,23 @@ static int start(ps_archive *ar, ps_error *err)
             archive_read_support_filter_zstd(ar->a) < ARCHIVE_WARN ||
             archive_read_support_filter_bzip2(ar->a) < ARCHIVE_WARN)
                 return la_error(ar, err, NULL);
-        if (archive_read_open2(ar->a, ar, NULL, read_cb, skip_cb, NULL) != ARCHIVE_OK)
+        free(ar->filter);
+        ar->filter = NULL;
+        /* opening decompresses the start (all of a small input) */
+        const char *sniffed = sniff_filter(ar);
+        if (archive_read_open2(ar->a, ar, NULL, read_cb, skip_cb, NULL) != ARCHIVE_OK) {
+                if (sniffed && !(ar->filter = strdup(sniffed)))
+                        return ps_error_errno(err, ENOMEM, "reading %s", ar->name);
                 return la_error(ar, err, NULL);
+        }
+        /* remembered now: libarchive answers no questions after a fatal
+         * error */
+        if (archive_filter_count(ar->a) > 1 && archive_filter_code(ar->a, 0) != ARCHIVE_FILTER_NONE) {
+                const char *fn = archive_filter_name(ar->a, 0);
+                ar->filter = strdup(fn ? fn : "compressed");
+                if (!ar->filter)
+                        return ps_error_errno(err, ENOMEM, "reading %s", ar->name);
+        }
         return 0;
 }
 

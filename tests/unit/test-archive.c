@@ -659,6 +659,11 @@ static void test_truncated(void **st)
                         if (r >= 0)
                                 fail_msg("%s cut at %zu of %zu: accepted", filters[f], cuts[c], len);
                         assert_msg(err, "archive in memory");
+                        /* "truncated gzip input", "Truncated tar archive",
+                         * "... (truncated xz stream: ...)" */
+                        bool headerless = cuts[c] < 512 && strcmp(filters[f], "none") == 0;
+                        if (!headerless && !strcasestr(err.msg, "truncated"))
+                                fail_msg("%s cut at %zu: %s", filters[f], cuts[c], err.msg);
                         ps_error_clear(&err);
                 }
         }
