@@ -18,6 +18,7 @@
 #include "hosts.h"
 #include "ipaddr.h"
 #include "log.h"
+#include "policy.h"
 #include "registries.h"
 
 #include <arpa/inet.h>
@@ -293,83 +294,42 @@ typedef struct policy_info {
         size_t other_scopes;     /* keys of other transports */
 } policy_info;
 
-/* The one place where an existing policy.json is validated.
- * TODO: when src/lib/policy.h (ps_policy_load, the strict engine) lands,
- * validate with it here as well; until then: a strict jansson parse
- * (duplicate keys rejected), an object with a non-empty "default" array of
- * requirement objects, and "transports" (if any) an object of objects of
- * non-empty arrays. */
+/* The one place where an existing policy.json is validated: with the
+ * policy engine in COMPAT mode, i.e. refused exactly when podman, skopeo
+ * and CRI-O would refuse to load it (duplicate or unknown keys, wrong
+ * types, no "default", empty requirement lists, ...). */
 static int check_policy(const char *shown, const char *text, size_t len, policy_info *info, ps_error *err)
 {
         memset(info, 0, sizeof *info);
-        json_error_t je;
-        json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-        if (!j)
-                return ps_error_set(err, EINVAL, "%s is not valid JSON: line %d, column %d: %s", shown, je.line,
-                                    je.column, je.text);
-        int r = 0;
-        json_t *def, *tr;
-        if (!json_is_object(j)) {
-                r = ps_error_set(err, EINVAL, "%s: the top level is not a JSON object", shown);
-                goto out;
-        }
-        def = json_object_get(j, "default");
-        if (!def) {
-                r = ps_error_set(err, EINVAL, "%s: \"default\" is missing (containers-policy.json(5) requires it)",
-                                 shown);
-                goto out;
-        }
-        if (!json_is_array(def) || json_array_size(def) == 0) {
-                r = ps_error_set(err, EINVAL, "%s: \"default\" must be a non-empty array of requirements", shown);
-                goto out;
-        }
+        _cleanup_policy_ ps_policy *pol = NULL;
+        int r = ps_policy_parse_flags(text, len, PS_POLICY_COMPAT, &pol, err);
+        if (r < 0)
+                return ps_error_wrap(err, "%s is not a valid policy", shown);
+        const json_t *def = ps_policy_default(pol);
         size_t i;
-        json_t *req;
-        bool all_reject = true;
+        const json_t *req;
+        info->default_reject = json_array_size(def) > 0;
         json_array_foreach(def, i, req) {
-                json_t *type = json_object_get(req, "type");
-                if (!json_is_object(req) || !json_is_string(type)) {
-                        r = ps_error_set(err, EINVAL, "%s: requirement %zu of \"default\" has no \"type\"", shown,
-                                         i + 1);
-                        goto out;
-                }
-                if (strcmp(json_string_value(type), "reject"))
-                        all_reject = false;
+                const char *type = json_string_value(json_object_get(req, "type"));
+                if (!type || strcmp(type, "reject"))
+                        info->default_reject = false;
         }
-        info->default_reject = all_reject;
-        tr = json_object_get(j, "transports");
-        if (tr) {
-                if (!json_is_object(tr)) {
-                        r = ps_error_set(err, EINVAL, "%s: \"transports\" must be an object", shown);
-                        goto out;
-                }
-                const char *tname;
-                json_t *scopes;
-                json_object_foreach(tr, tname, scopes) {
-                        if (!json_is_object(scopes)) {
-                                r = ps_error_set(err, EINVAL, "%s: transport \"%s\" must be an object of scopes",
-                                                 shown, tname);
-                                goto out;
-                        }
-                        const char *sname;
-                        json_t *reqs;
-                        json_object_foreach(scopes, sname, reqs) {
-                                if (!json_is_array(reqs) || json_array_size(reqs) == 0) {
-                                        r = ps_error_set(err, EINVAL,
-                                                         "%s: scope \"%s\" of transport \"%s\" must be a non-empty "
-                                                         "array of requirements", shown, sname, tname);
-                                        goto out;
-                                }
-                        }
-                        if (!strcmp(tname, "docker"))
-                                info->docker_scopes += json_object_size(scopes);
-                        else
-                                info->other_scopes += json_object_size(scopes);
-                }
+        _cleanup_strv_ char **transports = ps_policy_transports(pol);
+        if (!transports)
+                return ps_error_set(err, ENOMEM, "out of memory");
+        for (char **t = transports; *t; t++) {
+                _cleanup_strv_ char **scopes = ps_policy_scopes(pol, *t);
+                if (!scopes)
+                        return ps_error_set(err, ENOMEM, "out of memory");
+                size_t n = 0;
+                while (scopes[n])
+                        n++;
+                if (!strcmp(*t, "docker"))
+                        info->docker_scopes += n;
+                else
+                        info->other_scopes += n;
         }
-out:
-        json_decref(j);
-        return r;
+        return 0;
 }
 
 static void fy_quiet(struct fy_diag *diag, void *user, const char *buf, size_t len)
