@@ -684,6 +684,7 @@ struct ps_registry {
         struct token *tokens;
         ps_registry_stats stats;
         pthread_mutex_t cb_lock;        /* serialises progress callbacks */
+        pthread_mutex_t fetch_lock;     /* one token fetch at a time (workers share tokens) */
         struct conn *main;
 };
 
@@ -780,6 +781,7 @@ int ps_registry_new(const char *host, const ps_registry_opts *opts, ps_registry 
         }
         pthread_mutex_init(&g->lock, NULL);
         pthread_mutex_init(&g->cb_lock, NULL);
+        pthread_mutex_init(&g->fetch_lock, NULL);
         if (!oom && !(g->main = conn_new(g)))
                 oom = true;
         if (oom) {
@@ -822,6 +824,7 @@ void ps_registry_free(ps_registry *r)
         free(r->service);
         pthread_mutex_destroy(&r->lock);
         pthread_mutex_destroy(&r->cb_lock);
+        pthread_mutex_destroy(&r->fetch_lock);
         free(r);
 }
 
@@ -1481,13 +1484,22 @@ static int answer_challenge(struct conn *c, struct req *q, struct resp *s, struc
                         ret = ps_error_set(err, ENOMEM, "out of memory");
                         goto done;
                 }
-                if (x->sent_token)
-                        token_drop(r, key);
-                ret = fetch_token(c, bearer.realm, bearer.service, scopes, key, err);
-                if (ret >= 0) {
-                        *fresh_token = true;
+                pthread_mutex_lock(&r->fetch_lock);
+                _cleanup_free_ char *other = x->sent_token ? NULL : token_get(r, key);
+                if (other) {
+                        /* another worker got one meanwhile */
+                        explicit_bzero(other, strlen(other));
                         ret = 1;
+                } else {
+                        if (x->sent_token)
+                                token_drop(r, key);
+                        ret = fetch_token(c, bearer.realm, bearer.service, scopes, key, err);
+                        if (ret >= 0)
+                                ret = 1;
                 }
+                pthread_mutex_unlock(&r->fetch_lock);
+                if (ret > 0)
+                        *fresh_token = true;
         } else if (have_basic && r->username && !x->sent_basic) {
                 pthread_mutex_lock(&r->lock);
                 r->use_basic = true;
@@ -1532,12 +1544,17 @@ static int do_request(struct conn *c, struct req *q, struct resp *s, ps_error *e
                 char *realm = r->realm ? strdup(r->realm) : NULL;
                 char *service = r->service ? strdup(r->service) : NULL;
                 pthread_mutex_unlock(&r->lock);
-                _cleanup_free_ char *tok = realm ? token_get(r, q->scope) : NULL;
+                _cleanup_free_ char *tok = NULL;
                 int tr = 0;
-                if (realm && !tok) {
-                        tr = fetch_token(c, realm, service, q->scope, q->scope, err);
-                        if (tr >= 0)
-                                fresh_token = true;
+                if (realm) {
+                        pthread_mutex_lock(&r->fetch_lock);
+                        tok = token_get(r, q->scope);
+                        if (!tok) {
+                                tr = fetch_token(c, realm, service, q->scope, q->scope, err);
+                                if (tr >= 0)
+                                        fresh_token = true;
+                        }
+                        pthread_mutex_unlock(&r->fetch_lock);
                 }
                 free(realm);
                 free(service);
