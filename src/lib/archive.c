@@ -43,6 +43,10 @@ struct ps_archive {
         ps_error blob_err;
         const unsigned char *pend;      /* rest of a block partly copied out */
         size_t pend_len;
+        /* a blob already read into memory (and verified), handed out again */
+        bool replay;
+        const unsigned char *replay_data;
+        size_t replay_len;
 };
 
 /* A printable rendering of untrusted text (names from the archive,
@@ -532,6 +536,14 @@ int ps_archive_read_block(ps_archive *ar, const void **data, size_t *len, ps_err
 {
         if (!ar->in_blob)
                 return ps_error_set(err, EINVAL, "no archive blob is being read");
+        if (ar->replay) {
+                if (!ar->replay_len)
+                        return 0;
+                *data = ar->replay_data;
+                *len = ar->replay_len;
+                ar->replay_len = 0;
+                return 1;
+        }
         if (ar->pend_len) {
                 *data = ar->pend;
                 *len = ar->pend_len;
@@ -797,6 +809,9 @@ struct pass1 {
         ps_archive_layout *l;
         size_t cap;
         size_t kept;
+        /* the consumer of a one-pass read, or NULL */
+        int (*blob)(void *ud, ps_archive *ar, const ps_archive_blob *b, ps_error *err);
+        void *ud;
 };
 
 static int p1_index(void *ud, ps_index *idx, ps_error *err)
@@ -812,9 +827,10 @@ static bool is_ws(unsigned char c)
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int p1_blob(void *ud, ps_archive *ar, const ps_archive_blob *b, ps_error *err)
+/* A new entry in the layout's blob list. */
+static int p1_record(struct pass1 *p, const ps_archive_blob *b, ps_archive_blobinfo **out,
+                     ps_error *err)
 {
-        struct pass1 *p = ud;
         ps_archive_layout *l = p->l;
         if (l->n_blobs == p->cap) {
                 size_t nc = p->cap ? p->cap * 2 : 64;
@@ -829,11 +845,35 @@ static int p1_blob(void *ud, ps_archive *ar, const ps_archive_blob *b, ps_error 
         bi->size = b->size;
         bi->data = NULL;
         l->blob_bytes += (uint64_t)b->size;
-        if (b->size == 0 || (uint64_t)b->size > PS_OCI_MAX_MANIFEST)
-                return PS_ARCHIVE_SKIP;
-        _cleanup_free_ char *buf = NULL;
+        *out = bi;
+        return 0;
+}
+
+static int p1_keep(struct pass1 *p, ps_archive_blobinfo *bi, const ps_archive_blob *b, char **buf,
+                   ps_error *err)
+{
+        if (p->kept + (size_t)b->size > PS_ARCHIVE_MAX_METADATA)
+                return ps_error_set(err, E2BIG, "%s: the JSON blobs add up to more than %u MiB",
+                                    b->path, PS_ARCHIVE_MAX_METADATA >> 20);
+        (*buf)[b->size] = '\0';
+        bi->data = steal_pointer(buf);
+        p->kept += (size_t)b->size;
+        return 0;
+}
+
+/* Read the rest of a small blob into memory, verified.  *json tells
+ * whether its first non-blank byte is '{'; with STOP_IF_NOT_JSON, reading
+ * stops (returning 1, the blob unverified) as soon as it is known not to
+ * be JSON. */
+static int read_whole(ps_archive *ar, const ps_archive_blob *b, bool stop_if_not_json, char **out,
+                      bool *json, ps_error *err)
+{
+        _cleanup_free_ char *buf = malloc((size_t)b->size + 1);
+        if (!buf)
+                return ps_error_errno(err, ENOMEM, "reading %s", b->path);
         size_t got = 0;
-        bool json = false;
+        bool decided = false;
+        *json = false;
         for (;;) {
                 const void *d;
                 size_t len;
@@ -842,34 +882,56 @@ static int p1_blob(void *ud, ps_archive *ar, const ps_archive_blob *b, ps_error 
                         return r;
                 if (r == 0)
                         break;
-                if (!json) {
+                if (!decided) {
                         const unsigned char *c = d;
                         size_t i = 0;
                         while (i < len && is_ws(c[i]))
                                 i++;
                         if (i < len) {
-                                if (c[i] != '{')
-                                        return PS_ARCHIVE_SKIP;  /* a layer, not metadata */
-                                json = true;
-                                if (p->kept + (size_t)b->size > PS_ARCHIVE_MAX_METADATA)
-                                        return ps_error_set(err, E2BIG,
-                                                            "%s: the JSON blobs add up to more than %u MiB",
-                                                            b->path, PS_ARCHIVE_MAX_METADATA >> 20);
+                                decided = true;
+                                *json = c[i] == '{';
+                                if (!*json && stop_if_not_json)
+                                        return 1;
                         }
-                }
-                if (!buf) {
-                        buf = malloc((size_t)b->size + 1);
-                        if (!buf)
-                                return ps_error_errno(err, ENOMEM, "reading %s", b->path);
                 }
                 memcpy(buf + got, d, len);
                 got += len;
         }
-        if (!json)
-                return 0;
         buf[got] = '\0';
-        bi->data = steal_pointer(&buf);
-        p->kept += got;
+        *out = steal_pointer(&buf);
+        return 0;
+}
+
+static int p1_blob(void *ud, ps_archive *ar, const ps_archive_blob *b, ps_error *err)
+{
+        struct pass1 *p = ud;
+        ps_archive_blobinfo *bi = NULL;
+        int r = p1_record(p, b, &bi, err);
+        if (r < 0)
+                return r;
+        bool small = b->size > 0 && (uint64_t)b->size <= PS_OCI_MAX_MANIFEST;
+        if (!small)
+                return p->blob ? p->blob(p->ud, ar, b, err) : PS_ARCHIVE_SKIP;
+        _cleanup_free_ char *buf = NULL;
+        bool json = false;
+        r = read_whole(ar, b, !p->blob, &buf, &json, err);
+        if (r < 0)
+                return r;
+        if (r == 1)
+                return PS_ARCHIVE_SKIP;         /* not JSON, no consumer: a layer */
+        if (p->blob) {
+                /* hand the verified bytes to the consumer */
+                ar->replay = true;
+                ar->replay_data = (const unsigned char *)buf;
+                ar->replay_len = (size_t)b->size;
+                r = p->blob(p->ud, ar, b, err);
+                ar->replay = false;
+                ar->replay_len = 0;
+                if (r < 0)
+                        return r;
+        }
+        if (json)
+                return p1_keep(p, bi, b, &buf, err);
         return 0;
 }
 
@@ -1003,10 +1065,18 @@ static int resolve(const ps_archive_layout *l, const ps_descriptor *desc, const 
 int ps_archive_read_layout(ps_archive *ar, const char *arch, ps_archive_layout **out,
                            ps_error *err)
 {
+        return ps_archive_read_layout_streaming(ar, arch, NULL, NULL, out, err);
+}
+
+int ps_archive_read_layout_streaming(ps_archive *ar, const char *arch,
+                                     int (*blob)(void *ud, ps_archive *ar,
+                                                 const ps_archive_blob *b, ps_error *err),
+                                     void *ud, ps_archive_layout **out, ps_error *err)
+{
         _cleanup_(ps_archive_layout_freep) ps_archive_layout *l = calloc(1, sizeof(*l));
         if (!l || !(l->arch = strdup(arch ? arch : "")))
                 return ps_error_errno(err, ENOMEM, "reading %s", ar->name);
-        struct pass1 p = { .l = l };
+        struct pass1 p = { .l = l, .blob = blob, .ud = ud };
         const ps_archive_ops ops = { .index = p1_index, .blob = p1_blob };
         int r = ps_archive_walk(ar, arch, &ops, &p, err);
         if (r < 0)

@@ -23,6 +23,8 @@
  *  - one pass: ps_archive_walk() calls back for index.json (parsed) and for
  *    each blob, with a read function that streams the blob's bytes and
  *    checks their sha256 against the blob's name in the same pass;
+ *  - one pass with a checked layout: ps_archive_read_layout_streaming()
+ *    streams every blob to a consumer and checks the layout at the end;
  *  - two passes: ps_archive_read_layout() reads the metadata (index.json,
  *    manifests, configs: small JSON blobs are kept in memory, verified) and
  *    the list of all blobs, and checks that every manifest, config and layer
@@ -147,6 +149,17 @@ typedef struct ps_archive_layout {
  * match its config's diff_ids. */
 int ps_archive_read_layout(ps_archive *ar, const char *arch, ps_archive_layout **out,
                            ps_error *err);
+/* Pass 1 and the streaming in one read (for a consumer that may push
+ * blobs before it knows the archive is valid, e.g. to a content-addressed
+ * registry, and wants to decompress once): BLOB is called for every blob
+ * as in ps_archive_walk (small blobs, <= PS_OCI_MAX_MANIFEST, are read
+ * into memory and verified first, then handed to BLOB from memory), and the
+ * layout is built and checked at the end as ps_archive_read_layout does.
+ * BLOB may be NULL (that is ps_archive_read_layout). */
+int ps_archive_read_layout_streaming(ps_archive *ar, const char *arch,
+                                     int (*blob)(void *ud, ps_archive *ar,
+                                                 const ps_archive_blob *b, ps_error *err),
+                                     void *ud, ps_archive_layout **out, ps_error *err);
 void ps_archive_layout_free(ps_archive_layout *l);
 static inline void ps_archive_layout_freep(ps_archive_layout **l) { ps_archive_layout_free(*l); }
 const ps_archive_blobinfo *ps_archive_layout_find(const ps_archive_layout *l, const ps_digest *d);

@@ -67,6 +67,15 @@ for f in amd64.tar amd64.tar.xz amd64.tar.gz amd64.tar.zst amd64.tar.bz2 named-w
         notok "$f: listing differs from skopeo"; sed 's/^/#   /' "$T/.diff"
     fi
 done
+for f in amd64.tar amd64.tar.xz; do
+    check "ps-oci stream (one pass) reads $f" "$PSOCI" stream "$T/$f" amd64
+    if diff -u "$T/expected" "$T/.out" >"$T/.diff"; then
+        ok "$f: one-pass listing agrees with skopeo"
+    else
+        notok "$f: one-pass listing differs from skopeo"; sed 's/^/#   /' "$T/.diff"
+    fi
+done
+check "stream reads a pipe" bash -c 'cat "$2" | "$1" stream - amd64' _ "$PSOCI" "$T/amd64.tar.gz"
 check "one-pass walk verifies every blob" "$PSOCI" walk "$T/amd64.tar.xz" amd64
 n_blobs=$(ls "$L/blobs/sha256" | wc -l)
 if [ "$(grep -c '^blob ' "$T/.out")" = "$n_blobs" ] && grep -qx 'index 3' "$T/.out"; then
@@ -139,6 +148,7 @@ hostile() {   # hostile CASE MESSAGE-ERE [VICTIM] [EXTRA-PY-ARGS]
     check_rc 1 "hostile $c: refused by list" "$PSOCI" list "$T/h-$c.tar.xz" amd64
     check_out "$re" "hostile $c: message"
     check_rc 1 "hostile $c: refused by walk" "$PSOCI" walk "$T/h-$c.tar.xz" amd64
+    check_rc 1 "hostile $c: refused by stream" "$PSOCI" stream "$T/h-$c.tar.xz" amd64
 }
 hostile traversal  'archive entry amd64/\.\./\.\./x: path escapes the archive'
 hostile dotdot     'archive entry \.\./x: path escapes the archive'
@@ -163,6 +173,8 @@ check_rc 1 "mismatching layer: list fails" "$PSOCI" list "$T/mismatch.tar.xz" am
 check_out "blob sha256:$layer_hex content does not match its name" "mismatching layer: message"
 check_rc 1 "mismatching layer: walk fails" "$PSOCI" walk "$T/mismatch.tar.xz" amd64
 check_out "blob sha256:$layer_hex content does not match its name" "mismatching layer: walk message"
+check_rc 1 "mismatching layer: stream fails" "$PSOCI" stream "$T/mismatch.tar.xz" amd64
+check_out "blob sha256:$layer_hex content does not match its name" "mismatching layer: stream message"
 
 # index.json naming a blob that is not in the archive
 cp -a "$L" "$T/miss"

@@ -8,6 +8,8 @@
  *                              (REF "-" when there is none; BLOBS = config
  *                              and layer blobs, each once, including those
  *                              of a nested index's manifests)
+ *   ps-oci stream ARCHIVE ARCH the same listing from one pass
+ *                              (ps_archive_read_layout_streaming)
  *   ps-oci walk ARCHIVE ARCH   one pass: "index N" and "blob DIGEST SIZE"
  *                              lines as entries come, every blob verified
  *   ps-oci parse manifest|index|config|layout FILE
@@ -17,6 +19,7 @@
  * "ps-oci: MESSAGE" with exit status 1; usage errors exit 2. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,18 +55,23 @@ static int count_blob(void *ud, ps_archive *ar, const ps_archive_blob *b, ps_err
         return r;
 }
 
-static int cmd_list(const char *path, const char *arch)
+static int cmd_list(const char *path, const char *arch, bool one_pass)
 {
         ps_error err = PS_ERROR_INIT;
         _cleanup_(ps_archive_freep) ps_archive *ar = NULL;
         if (open_archive(path, &ar, &err) < 0)
                 return fail(&err);
         _cleanup_(ps_archive_layout_freep) ps_archive_layout *l = NULL;
-        if (ps_archive_read_layout(ar, arch, &l, &err) < 0)
-                return fail(&err);
         uint64_t bytes = 0;
-        if (ps_archive_stream_blobs(ar, l, count_blob, &bytes, &err) < 0)
-                return fail(&err);
+        if (one_pass) {
+                if (ps_archive_read_layout_streaming(ar, arch, count_blob, &bytes, &l, &err) < 0)
+                        return fail(&err);
+        } else {
+                if (ps_archive_read_layout(ar, arch, &l, &err) < 0)
+                        return fail(&err);
+                if (ps_archive_stream_blobs(ar, l, count_blob, &bytes, &err) < 0)
+                        return fail(&err);
+        }
         if (bytes != l->blob_bytes) {
                 fprintf(stderr, "ps-oci: streamed %" PRIu64 " blob bytes, expected %" PRIu64 "\n",
                         bytes, l->blob_bytes);
@@ -156,13 +164,16 @@ static int cmd_parse(const char *what, const char *path)
 int main(int argc, char **argv)
 {
         if (argc == 4 && strcmp(argv[1], "list") == 0)
-                return cmd_list(argv[2], argv[3]);
+                return cmd_list(argv[2], argv[3], false);
+        if (argc == 4 && strcmp(argv[1], "stream") == 0)
+                return cmd_list(argv[2], argv[3], true);
         if (argc == 4 && strcmp(argv[1], "walk") == 0)
                 return cmd_walk(argv[2], argv[3]);
         if (argc == 4 && strcmp(argv[1], "parse") == 0)
                 return cmd_parse(argv[2], argv[3]);
         fprintf(stderr,
                 "usage: ps-oci list ARCHIVE ARCH\n"
+                "       ps-oci stream ARCHIVE ARCH\n"
                 "       ps-oci walk ARCHIVE ARCH\n"
                 "       ps-oci parse manifest|index|config|layout FILE\n");
         return 2;

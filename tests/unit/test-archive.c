@@ -920,6 +920,83 @@ static void test_file_and_fd(void **st)
         ps_descriptor_clear(&md);
 }
 
+static void test_layout_streaming(void **st)
+{
+        tlist t = { 0 };
+        ps_descriptor md;
+        valid_layout(&t, &md);
+        /* one blob above the in-memory limit */
+        size_t big = PS_OCI_MAX_MANIFEST + 1;
+        char *bb = malloc(big);
+        for (size_t i = 0; i < big; i++)
+                bb[i] = (char)('a' + i % 23);
+        ps_digest bigd = add_blob(&t, "amd64", bb, big);
+        size_t len;
+        _cleanup_free_ unsigned char *buf = build(&t, "zstd", &len);
+        ps_error err = PS_ERROR_INIT;
+        for (int copy = 0; copy < 2; copy++) {
+                _cleanup_(ps_archive_freep) ps_archive *ar = NULL;
+                assert_int_equal(ps_archive_open_memory(buf, len, &ar, &err), 0);
+                seen s = { .use_copy = copy };
+                _cleanup_(ps_archive_layout_freep) ps_archive_layout *l = NULL;
+                if (ps_archive_read_layout_streaming(ar, "amd64", c_blob, &s, &l, &err) < 0)
+                        fail_msg("%s", err.msg);
+                assert_int_equal(s.blobs, 4);
+                assert_int_equal(s.bytes, l->blob_bytes);
+                assert_int_equal(l->n_images, 1);
+                assert_string_equal(l->images[0].ref_name, "c10f/pause:3.9");
+                /* the JSON blobs are kept, the layers are not */
+                assert_non_null(ps_archive_layout_find(l, &md.digest)->data);
+                assert_null(ps_archive_layout_find(l, &bigd)->data);
+                assert_null(ps_archive_layout_find(l, &l->images[0].manifest->layers[0].digest)->data);
+        }
+        tlist_free(&t);
+
+        /* a mismatching big blob: the consumer sees -EBADMSG at its end */
+        valid_layout(&t, &md);
+        bb[100] ^= 1;
+        add(&t, "amd64/blobs/sha256/0000000000000000000000000000000000000000000000000000000000000000",
+            AE_IFREG, bb, big, NULL, false);
+        free(buf);
+        buf = build(&t, "none", &len);
+        {
+                _cleanup_(ps_archive_freep) ps_archive *ar = NULL;
+                assert_int_equal(ps_archive_open_memory(buf, len, &ar, &err), 0);
+                seen s = { 0 };
+                ps_archive_layout *l = NULL;
+                assert_int_equal(ps_archive_read_layout_streaming(ar, "amd64", c_blob, &s, &l, &err), -EBADMSG);
+                assert_null(l);
+                assert_int_equal(s.last_rc, -EBADMSG);
+                assert_msg(err, "blob sha256:0000000000000000000000000000000000000000000000000000000000000000 content does not match its name");
+                ps_error_clear(&err);
+        }
+        tlist_free(&t);
+        ps_descriptor_clear(&md);
+
+        /* a mismatching small layer: refused before the consumer sees it */
+        valid_layout(&t, &md);
+        add(&t, "amd64/blobs/sha256/1111111111111111111111111111111111111111111111111111111111111111",
+            AE_IFREG, "small", 5, NULL, false);
+        free(buf);
+        buf = build(&t, "xz", &len);
+        {
+                _cleanup_(ps_archive_freep) ps_archive *ar = NULL;
+                assert_int_equal(ps_archive_open_memory(buf, len, &ar, &err), 0);
+                seen s = { 0 };
+                ps_archive_layout *l = NULL;
+                assert_int_equal(ps_archive_read_layout_streaming(ar, "amd64", c_blob, &s, &l, &err), -EBADMSG);
+                assert_int_equal(s.blobs, 3);
+                ps_error_clear(&err);
+                /* a failing consumer stops the read */
+                assert_int_equal(ps_archive_read_layout_streaming(ar, "amd64", failer, NULL, &l, &err), -EPIPE);
+                assert_msg(err, "registry went away");
+                ps_error_clear(&err);
+        }
+        free(bb);
+        tlist_free(&t);
+        ps_descriptor_clear(&md);
+}
+
 static void test_changed_between_passes(void **st)
 {
         tlist t = { 0 };
@@ -959,6 +1036,7 @@ int main(void)
                 cmocka_unit_test(test_missing),
                 cmocka_unit_test(test_bad_metadata),
                 cmocka_unit_test(test_file_and_fd),
+                cmocka_unit_test(test_layout_streaming),
                 cmocka_unit_test(test_changed_between_passes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
