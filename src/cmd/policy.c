@@ -501,9 +501,6 @@ static int plan_hosts(plan *p, bool replace, ps_error *err)
                 return r;
         if (c.state == CUR_DANGLING)
                 return ps_error_set(err, ENOENT, "%s is a symbolic link to the missing %s", hp, c.link_target);
-        if (c.is_link)
-                return ps_error_set(err, EINVAL, "%s is a symbolic link (to %s); refusing to replace it with a "
-                                    "file: edit the file it points to, or remove the link", hp, c.link_target);
         p->hosts_mode = c.state == CUR_PRESENT ? c.mode : 0644;
         ps_hosts *h = NULL;
         r = ps_hosts_parse(c.text ? c.text : "", c.len, hp, &h, err);
@@ -534,6 +531,11 @@ static int plan_hosts(plan *p, bool replace, ps_error *err)
                 set_detail(p, IT_HOSTS, "%s already bound to %s", names, p->ip);
                 ps_hosts_free(h);
                 return 0;
+        }
+        if (c.is_link) {
+                ps_hosts_free(h);
+                return ps_error_set(err, EINVAL, "%s is a symbolic link (to %s); refusing to replace it with a "
+                                    "file: edit the file it points to, or remove the link", hp, c.link_target);
         }
         char *conflict_note = NULL;
         if (s == PS_HOSTS_CONFLICT &&
@@ -998,6 +1000,9 @@ static void usage(FILE *f, const char *prog, bool orig)
                 "registries.conf.YESTERDAY.  Names, groups and URLs come from the site settings\n"
                 "(/etc/podsec/podsec.conf).\n\n"
                 "Only what differs is changed: running it again with the same IP changes nothing.\n"
+                "A summary goes to stderr; with the global --json option an object on stdout\n"
+                "lists every item with its kind, name, action (created, changed, unchanged,\n"
+                "skipped) and detail.\n"
                 "Existing files are checked first; if one cannot be read or parsed, nothing is\n"
                 "changed.  An existing policy.json that rejects by default is kept as it is,\n"
                 "with its image-maker scopes; one that accepts by default and has no docker\n"
