@@ -943,6 +943,8 @@ static int blob_cmp(const void *a, const void *b)
 
 const ps_archive_blobinfo *ps_archive_layout_find(const ps_archive_layout *l, const ps_digest *d)
 {
+        if (!l->n_blobs)
+                return NULL;
         ps_archive_blobinfo key;
         key.digest = *d;
         return bsearch(&key, l->blobs, l->n_blobs, sizeof(*l->blobs), blob_cmp);

@@ -758,6 +758,32 @@ static void test_missing(void **st)
         tlist_free(&t);
         ps_descriptor_clear(&md);
 
+        /* no blobs at all: an empty index is fine, a named manifest is not */
+        ps_descriptor none[1];
+        ps_digest nd;
+        assert_int_equal(ps_digest_buffer("m", 1, &nd, NULL), 0);
+        assert_int_equal(ps_descriptor_init(&none[0], PS_MT_OCI_MANIFEST, &nd, 1, NULL), 0);
+        add_layout(&t, "amd64");
+        add_index(&t, "amd64", none, 0);
+        buf = build(&t, "none", &len);
+        assert_int_equal(layout_mem(buf, len, "amd64", &l, &err), 0);
+        assert_int_equal(l->n_images, 0);
+        assert_int_equal(l->n_blobs, 0);
+        assert_null(ps_archive_layout_find(l, &nd));
+        ps_archive_layout_free(l);
+        l = NULL;
+        free(buf);
+        tlist_free(&t);
+        add_layout(&t, "amd64");
+        add_index(&t, "amd64", none, 1);
+        buf = build(&t, "none", &len);
+        assert_int_equal(layout_mem(buf, len, "amd64", &l, &err), -ENOENT);
+        assert_msg(err, "index.json names sha256:");
+        ps_error_clear(&err);
+        free(buf);
+        tlist_free(&t);
+        ps_descriptor_clear(&none[0]);
+
         /* not an archive at all */
         const char junk[] = "this is not a tar archive, just some text that goes on for a while..........";
         seen s = { 0 };
@@ -951,6 +977,7 @@ static void test_layout_streaming(void **st)
                 assert_null(ps_archive_layout_find(l, &l->images[0].manifest->layers[0].digest)->data);
         }
         tlist_free(&t);
+        ps_descriptor_clear(&md);
 
         /* a mismatching big blob: the consumer sees -EBADMSG at its end */
         valid_layout(&t, &md);
