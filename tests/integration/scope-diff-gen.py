@@ -4,7 +4,8 @@
 Sub-commands:
 
   gen --seed N --per-kind M --digests D0,D1,... --ports P1,P2 --out DIR
-      Writes DIR/cases.tsv (id, intended kind, reference), DIR/<id>.base.json
+      Writes DIR/cases.tsv (id, intended kind, reference as written, its
+      normalised identity), DIR/<id>.base.json
       (every scope present, all "reject"), DIR/push.tsv (repository, tag,
       image index) and DIR/hosts (host names to map to 127.0.0.1).
 
@@ -34,10 +35,13 @@ import sys
 KINDS = ["exact", "namespace", "host", "wildcard", "transport", "global"]
 
 # Host names the test maps to 127.0.0.1.  "myreg" has no dot, so it is only a
-# registry host with a port; "localhost" is one without.
+# registry host with a port; "localhost" is one without.  docker.io is fetched from registry-1.docker.io, which
+# c/image reaches on port 80 after https fails (--src-tls-verify=false).
 HOSTS = ["registry.example.com", "a.b.example.com", "x.a.b.example.com",
-     "reg.local", "Reg.Example.com", "localhost", "127.0.0.1", "myreg"]
+         "reg.local", "Reg.Example.com", "localhost", "127.0.0.1", "myreg",
+         "docker.io"]
 DOTTED = [h for h in HOSTS if "." in h]
+RESOLVED = HOSTS + ["registry-1.docker.io", "index.docker.io"]
 
 LEVELS = [["acme", "base", "ops"], ["web", "db"], ["x1", "x2"]]
 REPOS = ["app", "api", "my-app", "my_app", "my.tool", "db"]
@@ -49,9 +53,10 @@ DECOY_HOSTS = ["other.example.com", "example.com", "reg.local2", "docker.io",
 class Ref:
     """A fully qualified docker reference host[:port]/path(:tag|@digest)."""
 
-    def __init__(self, host, port, path, tag=None, digest=None):
+    def __init__(self, host, port, path, tag=None, digest=None, written=None):
         self.host, self.port, self.path = host, port, path
         self.tag, self.digest = tag, digest
+        self.written = written      # as the user wrote it, if not identity
 
     @property
     def hostport(self):
@@ -68,10 +73,12 @@ class Ref:
         return self.name + ":" + self.tag
 
     def __str__(self):
-        return self.identity
+        return self.written or self.identity
 
 
 def parse_ref(s):
+    """Normalises as docker/reference.ParseNormalizedNamed + TagNameOnly do
+    (for the forms this generator writes; no tag+digest)."""
     if "@" in s:
         name, digest = s.split("@", 1)
         tag = None
@@ -83,12 +90,24 @@ def parse_ref(s):
         else:
             name, tag = s, "latest"
         digest = None
-    hostport, path = name.split("/", 1)
+    i = name.find("/")
+    first = name[:i] if i >= 0 else ""
+    if i < 0 or ("." not in first and ":" not in first and first != "localhost"):
+        hostport, path = "docker.io", name
+    else:
+        hostport, path = first, name[i + 1:]
+    if hostport == "index.docker.io":
+        hostport = "docker.io"
+    if hostport == "docker.io" and "/" not in path:
+        path = "library/" + path
     if ":" in hostport:
         host, port = hostport.split(":", 1)
     else:
         host, port = hostport, None
-    return Ref(host, port, path, tag, digest)
+    ref = Ref(host, port, path, tag, digest)
+    if s != ref.identity:
+        ref.written = s
+    return ref
 
 
 def chain(ref):
@@ -179,8 +198,13 @@ def decoys(rng, ref, digests):
     out.append("*.0.1")
     if "." in ref.host:
         out.append(ref.host.split(".", 1)[1])         # parent domain, no "*."
-    # the same path on docker.io
+    # the same path on docker.io, and docker.io spellings that scopes never
+    # normalise
     out.append("docker.io/" + ref.path)
+    if ref.host == "docker.io":
+        short = ref.path[len("library/"):] if ref.path.startswith("library/") else ref.path
+        out += [ref.path, short, "index.docker.io/" + ref.path, "registry-1.docker.io",
+                "index.docker.io", "docker.io/" + short, short + ":" + (ref.tag or "latest")]
     c = set(chain(ref))
     seen = set()
     res = []
@@ -195,7 +219,9 @@ def random_ref(rng, kind, digests, ports):
     hosts = DOTTED if kind == "wildcard" else HOSTS
     host = rng.choice(hosts)
     r = rng.random()
-    if host == "myreg":
+    if host == "docker.io":
+        port = None
+    elif host == "myreg":
         port = rng.choice(ports)
     elif r < 0.45:
         port = None
@@ -206,9 +232,28 @@ def random_ref(rng, kind, digests, ports):
     depth = rng.choice([1, 2, 2, 3, 3, 4])
     comps = [rng.choice(LEVELS[i]) for i in range(depth - 1)]
     path = "/".join(comps + [rng.choice(REPOS)])
-    if rng.random() < 0.35:
-        return Ref(host, port, path, digest=digests[image_of(path, len(digests))])
-    return Ref(host, port, path, tag=rng.choice(TAGS))
+    if host == "docker.io" and depth == 1:
+        path = "library/" + path
+    r = rng.random()
+    if r < 0.35:
+        ref = Ref(host, port, path, digest=digests[image_of(path, len(digests))])
+        suffix = "@" + ref.digest
+    elif r < 0.45:
+        ref = Ref(host, port, path, tag="latest")
+        suffix = ""                         # implied ":latest"
+    else:
+        ref = Ref(host, port, path, tag=rng.choice(TAGS))
+        suffix = ":" + ref.tag
+    if host == "docker.io":
+        short = path[len("library/"):] if path.startswith("library/") else path
+        spelling = rng.choice([ref.name, short, path, "index.docker.io/" + path,
+                               "docker.io/" + short, "index.docker.io/" + short])
+    else:
+        spelling = ref.name
+    if spelling + suffix != ref.identity:
+        ref.written = spelling + suffix
+    assert parse_ref(str(ref)).identity == ref.identity, str(ref)
+    return ref
 
 
 def image_of(path, n):
@@ -235,6 +280,11 @@ def fixed_cases(d, p1, p2):
         ("reg.local/acme/app@%s" % d[0], ["reg.local/acme/app:latest", "reg.local/acme/app@%s" % d[1]]),
         ("reg.local/acme/app:v1", ["reg.local/acme/ap", "reg.local/acm", "reg.local/acme/app/"]),
         ("reg.local/acme/app:v1", ["acme/app", "docker.io/acme/app", "reg.local/acme/app:V1"]),
+        ("reg.local/acme/app", ["reg.local/acme/app:latest", "reg.local/acme/app:"]),
+        ("app", ["docker.io/library/app:latest", "app", "library/app", "docker.io/app"]),
+        ("acme/app:v1", ["docker.io/acme", "acme", "docker.io/library/acme/app"]),
+        ("index.docker.io/acme/app:v1", ["index.docker.io", "*.io", "*.docker.io"]),
+        ("docker.io/app:v1", ["docker.io/app", "docker.io"]),
     ]
 
 
@@ -297,11 +347,11 @@ def cmd_gen(args):
     hosts = set()
     with open(os.path.join(out, "cases.tsv"), "w") as f:
         for n, (kind, ref, scopes) in enumerate(cases, 1):
-            f.write("%d\t%s\t%s\n" % (n, kind, ref))
+            f.write("%d\t%s\t%s\t%s\n" % (n, kind, ref, ref.identity))
             write_policy(os.path.join(out, "%d.base.json" % n), scopes, None, rng)
             if ref.digest:
                 push.add((ref.path, "img%d" % digests.index(ref.digest),
-                      digests.index(ref.digest)))
+                          digests.index(ref.digest)))
             else:
                 push.add((ref.path, ref.tag, image_of(ref.path, len(digests))))
             hosts.add(ref.host)
@@ -309,7 +359,7 @@ def cmd_gen(args):
         for path, tag, img in sorted(push):
             f.write("%s\t%s\t%d\n" % (path, tag, img))
     with open(os.path.join(out, "hosts"), "w") as f:
-        for h in sorted(hosts | set(HOSTS)):
+        for h in sorted(hosts | set(RESOLVED)):
             f.write(h + "\n")
 
 
@@ -329,12 +379,14 @@ def cmd_policies(args):
             answers[int(n)] = ans
     with open(os.path.join(d, "cases.tsv")) as f:
         for line in f:
-            n, _, ref_s = line.rstrip("\n").split("\t")
+            n, _, ref_s, _ = line.rstrip("\n").split("\t")
             n = int(n)
             ref = parse_ref(ref_s)
             scopes = load_scopes(os.path.join(d, "%d.base.json" % n))
             present = set(scopes)
-            ans = answers.get(n, "")
+            if n not in answers:
+                continue                # ps-scope failed; the script reports it
+            ans = answers[n]
             kind = kind_of(ref, ans, present)
             if kind == "bogus":
                 print("%d\tbogus\t-" % n)

@@ -121,23 +121,41 @@ else notok "pushing the test images"; finish; fi
 
 echo "# registries filled (${SECONDS}s since start)"
 
-# every host[:port] form is reachable under its name (otherwise every case
-# would be a harness failure)
-for hp in $(cut -f3 "$G/cases.tsv" | sed 's,/.*,,' | sort -u); do
-    ref=$(awk -F'\t' -v hp="$hp" 'index($3, hp "/") == 1 { print $3; exit }' "$G/cases.tsv")
+# every host[:port] form (after normalisation) is reachable under its name;
+# otherwise every case would be a harness failure
+for hp in $(cut -f4 "$G/cases.tsv" | sed 's,/.*,,' | sort -u); do
+    ref=$(awk -F'\t' -v hp="$hp" 'index($4, hp "/") == 1 { print $3; exit }' "$G/cases.tsv")
     rm -rf "$T/out/pre"
     check "preflight: skopeo fetches docker://$ref with an accept-all policy" \
         sk --policy "$T/accept-all.json" copy -q --src-tls-verify=false "docker://$ref" "dir:$T/out/pre"
+done
+
+# references skopeo cannot use at all (no policy is consulted) must be errors
+# for ps-scope too ("Myreg/app": a first component without "." or ":" is a
+# docker.io namespace, and those must be lowercase)
+for ref in "reg.local/acme/app:v1@${digests[0]}" "reg.local/Acme/app:v1" "reg.local//app:v1" \
+           "reg.local/acme/app:" "reg.local/-app:v1" "Myreg/app:v1"; do
+    rm -rf "$T/out/pre"
+    sk --policy "$T/accept-all.json" copy -q --src-tls-verify=false "docker://$ref" "dir:$T/out/pre" >"$T/sk-inv.out" 2>&1
+    src=$?
+    "${TOOL[@]}" "$G/1.base.json" "$ref" >"$T/ans.out" 2>"$T/ans.err"
+    prc=$?
+    if [ "$src" != 0 ] && grep -q 'Invalid source name' "$T/sk-inv.out" && [ "$prc" != 0 ] && [ -s "$T/ans.err" ]; then
+        ok "invalid reference $ref: skopeo and ps-scope both refuse it"
+    else
+        notok "invalid reference $ref: skopeo rc $src, ps-scope rc $prc (both must refuse it)"
+        sed 's/^/#   skopeo: /' "$T/sk-inv.out"; sed 's/^/#   ps-scope: /' "$T/ans.out" "$T/ans.err"
+    fi
 done
 
 # --- podsec's answers ------------------------------------------------------------
 show_policy() { echo "#   policy $1: $(tr -d ' \n' < "$1")"; }
 : > "$T/answers.tsv"
 toolfail=0
-while IFS=$'\t' read -r n kind ref; do
+while IFS=$'\t' read -r n kind ref _; do
     if "${TOOL[@]}" "$G/$n.base.json" "$ref" >"$T/ans.out" 2>"$T/ans.err" &&
-       [ "$(wc -l < "$T/ans.out")" = 1 ]; then
-        printf '%s\t%s\n' "$n" "$(cat "$T/ans.out")" >> "$T/answers.tsv"
+       mapfile -t lines <"$T/ans.out" && [ "${#lines[@]}" = 1 ]; then
+        printf '%s\t%s\n' "$n" "${lines[0]}" >> "$T/answers.tsv"
     else
         toolfail=$((toolfail+1))
         notok "case $n: ps-scope failed on $ref (policy $n.base.json) — skopeo accepts this policy"
@@ -153,40 +171,45 @@ python3 "$GEN" policies --seed "$SEED" --dir "$G" --answers "$T/answers.tsv" > "
 # --- skopeo decides ----------------------------------------------------------------
 declare -A covered=()
 disagree=0; harness=0
-# run_case N A|B REF: runs skopeo with policy N.a.json / N.b.json; sets rc and
-# leaves the output in $T/sk.out
+# run_case N a|b REF: skopeo copies REF under policy N.a.json / N.b.json;
+# writes its exit code (99: "success" without a manifest) to $T/sk-a.rc and
+# its output to $T/sk-a.out (or -b)
 run_case() {
-    rm -rf "$T/out/$1"
-    sk --policy "$G/$1.$2.json" copy -q --src-tls-verify=false "docker://$3" "dir:$T/out/$1" >"$T/sk.out" 2>&1
+    local out=$T/out/$1$2 rc
+    sk --policy "$G/$1.$2.json" copy -q --src-tls-verify=false "docker://$3" "dir:$out" >"$T/sk-$2.out" 2>&1
     rc=$?
-    [ "$rc" != 0 ] || [ -s "$T/out/$1/manifest.json" ] || rc=99
-    rm -rf "$T/out/$1"
+    [ "$rc" != 0 ] || [ -s "$out/manifest.json" ] || rc=99
+    rm -rf "$out"
+    echo "$rc" > "$T/sk-$2.rc"
 }
-while IFS=$'\t' read -r n kind ref; do
-    line=$(awk -F'\t' -v n="$n" '$1 == n' "$T/plan.tsv")
-    [ -n "$line" ] || continue          # ps-scope failed: reported above
-    IFS=$'\t' read -r _ akind other <<<"$line"
-    ans=$(awk -F'\t' -v n="$n" '$1 == n { print $2 }' "$T/answers.tsv")
+declare -A answer=() answer_kind=() other_entry=()
+while IFS=$'\t' read -r n a; do answer[$n]=$a; done < "$T/answers.tsv"
+while IFS=$'\t' read -r n k o; do answer_kind[$n]=$k; other_entry[$n]=$o; done < "$T/plan.tsv"
+while IFS=$'\t' read -r n kind ref _; do
+    [ -n "${answer_kind[$n]:-}" ] || continue          # ps-scope failed: reported above
+    ans=${answer[$n]:-} akind=${answer_kind[$n]} other=${other_entry[$n]}
     if [ "$akind" = bogus ]; then
         disagree=$((disagree+1))
         notok "case ${n}: $ref → $ans names no entry of the policy"; show_policy "$G/$n.base.json"
         continue
     fi
     good=1
-    run_case "$n" a "$ref"
+    run_case "$n" a "$ref" & pa=$!
+    run_case "$n" b "$ref"; wait "$pa"
+    rc=$(<"$T/sk-a.rc")
     if [ "$rc" = 0 ]; then
         ok "case ${n}a: $ref → $ans accepts: skopeo copies"
-    elif grep -q 'is rejected by policy' "$T/sk.out"; then
+    elif grep -q 'is rejected by policy' "$T/sk-a.out"; then
         good=0; disagree=$((disagree+1))
         notok "case ${n}a: DISAGREEMENT: ps-scope says $ref → $ans, but with only that entry accepting skopeo rejects"
-        show_policy "$G/$n.a.json"; sed 's/^/#   skopeo: /' "$T/sk.out"
+        show_policy "$G/$n.a.json"; sed 's/^/#   skopeo: /' "$T/sk-a.out"
     else
         good=0; harness=$((harness+1))
         notok "case ${n}a: harness failure: skopeo failed without a policy rejection (rc $rc) on $ref"
-        sed 's/^/#   skopeo: /' "$T/sk.out"
+        sed 's/^/#   skopeo: /' "$T/sk-a.out"
     fi
-    run_case "$n" b "$ref"
-    if [ "$rc" != 0 ] && grep -q 'is rejected by policy' "$T/sk.out"; then
+    rc=$(<"$T/sk-b.rc")
+    if [ "$rc" != 0 ] && grep -q 'is rejected by policy' "$T/sk-b.out"; then
         ok "case ${n}b: $ref → $ans rejects, $other accepts: skopeo rejects"
     elif [ "$rc" = 0 ]; then
         good=0; disagree=$((disagree+1))
@@ -195,7 +218,7 @@ while IFS=$'\t' read -r n kind ref; do
     else
         good=0; harness=$((harness+1))
         notok "case ${n}b: harness failure: skopeo failed without a policy rejection (rc $rc) on $ref"
-        sed 's/^/#   skopeo: /' "$T/sk.out"
+        sed 's/^/#   skopeo: /' "$T/sk-b.out"
     fi
     [ "$good" = 1 ] && covered[$akind]=$(( ${covered[$akind]:-0} + 1 ))
 done < "$G/cases.tsv"
