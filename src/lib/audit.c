@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -998,7 +999,7 @@ int ps_audit_scan_file(const char *path, ps_audit_cb cb, void *ud, ps_audit_stat
         ps_audit_stats dummy = { 0 };
         lreader lr = { 0 };
         uint64_t off = 0;
-        int r = read_lines(fd, path, &lr, &off, true, (size_t)4 << 20, cb, ud, stats ? stats : &dummy, err);
+        int r = read_lines(fd, path, &lr, &off, true, (size_t)256 << 10, cb, ud, stats ? stats : &dummy, err);
         lr_free(&lr);
         return r;
 }
@@ -1011,6 +1012,7 @@ int ps_audit_scan_file(const char *path, ps_audit_cb cb, void *ud, ps_audit_stat
 
 struct ps_audit_follower {
         char *path, *cp_path, *dir;
+        char *cp_base;          /* checkpoint name when it lives in dir, else NULL */
         unsigned flags;
         int fd;                 /* current file or -1 */
         dev_t dev;
@@ -1474,6 +1476,26 @@ int ps_audit_follow_fd(const ps_audit_follower *f)
         return f->wd >= 0 ? f->ifd : -1;
 }
 
+/* Our own checkpoint writes (NAME and its ".NAME.XXXXXX" temporaries, see
+ * ps_write_atomic) are no reason to wake up. */
+static bool own_file(const ps_audit_follower *f, const struct inotify_event *ie)
+{
+        if (!f->cp_base || ie->len == 0)
+                return false;
+        const char *n = ie->name;
+        size_t bl = strlen(f->cp_base);
+        if (strcmp(n, f->cp_base) == 0)
+                return true;
+        return n[0] == '.' && strncmp(n + 1, f->cp_base, bl) == 0 && n[1 + bl] == '.';
+}
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int ps_audit_follow_wait(ps_audit_follower *f, int timeout_ms, ps_error *err)
 {
         add_watch(f);
@@ -1482,36 +1504,51 @@ int ps_audit_follow_wait(ps_audit_follower *f, int timeout_ms, ps_error *err)
                 poll(NULL, 0, t);
                 return 1;
         }
-        struct pollfd p = { .fd = f->ifd, .events = POLLIN };
-        int r = poll(&p, 1, timeout_ms);
-        if (r < 0) {
-                if (errno == EINTR)
-                        return 1;
-                return ps_error_errno(err, errno, "cannot wait for changes of %s", f->dir);
-        }
-        if (r == 0)
-                return 0;
-        _Alignas(struct inotify_event) char buf[4096 + sizeof(struct inotify_event) + NAME_MAX + 1];
+        long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
         for (;;) {
-                ssize_t n = read(f->ifd, buf, sizeof buf);
-                if (n < 0) {
+                int left = -1;
+                if (deadline >= 0) {
+                        long long l = deadline - now_ms();
+                        left = l < 0 ? 0 : (int)l;
+                }
+                struct pollfd p = { .fd = f->ifd, .events = POLLIN };
+                int r = poll(&p, 1, left);
+                if (r < 0) {
                         if (errno == EINTR)
-                                continue;
-                        break;  /* EAGAIN: drained */
+                                return 1;
+                        return ps_error_errno(err, errno, "cannot wait for changes of %s", f->dir);
                 }
-                if (n == 0)
-                        break;
-                for (char *q = buf; q < buf + n;) {
-                        struct inotify_event *ie = (struct inotify_event *)q;
-                        if (ie->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
-                                if (f->wd >= 0 && !(ie->mask & IN_IGNORED))
-                                        inotify_rm_watch(f->ifd, f->wd);
-                                f->wd = -1;
+                if (r == 0)
+                        return 0;
+                bool relevant = false;
+                _Alignas(struct inotify_event) char buf[4096 + sizeof(struct inotify_event) + NAME_MAX + 1];
+                for (;;) {
+                        ssize_t n = read(f->ifd, buf, sizeof buf);
+                        if (n < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                break;  /* EAGAIN: drained */
                         }
-                        q += sizeof *ie + ie->len;
+                        if (n == 0)
+                                break;
+                        for (char *q = buf; q < buf + n;) {
+                                struct inotify_event *ie = (struct inotify_event *)q;
+                                if (ie->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_Q_OVERFLOW)) {
+                                        if (!(ie->mask & IN_Q_OVERFLOW)) {
+                                                if (f->wd >= 0 && !(ie->mask & IN_IGNORED))
+                                                        inotify_rm_watch(f->ifd, f->wd);
+                                                f->wd = -1;
+                                        }
+                                        relevant = true;
+                                } else if (!own_file(f, ie)) {
+                                        relevant = true;
+                                }
+                                q += sizeof *ie + ie->len;
+                        }
                 }
+                if (relevant || f->wd < 0)
+                        return 1;
         }
-        return 1;
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -1538,6 +1575,18 @@ int ps_audit_follow_open(const char *path, const char *checkpoint, unsigned flag
                 return ps_error_set(err, ENOMEM, "out of memory");
         }
         if (f->cp_path) {
+                const char *cs = strrchr(f->cp_path, '/');
+                size_t dl = cs ? (size_t)(cs - f->cp_path) : 1;
+                const char *cd = cs ? f->cp_path : ".";
+                if (cs == f->cp_path)
+                        dl = 1;         /* "/name" lives in "/" */
+                if (strlen(f->dir) == dl && strncmp(f->dir, cd, dl) == 0) {
+                        f->cp_base = strdup(cs ? cs + 1 : f->cp_path);
+                        if (!f->cp_base) {
+                                ps_audit_follow_free(f);
+                                return ps_error_set(err, ENOMEM, "out of memory");
+                        }
+                }
                 int r = read_checkpoint(f, err);
                 if (r < 0) {
                         ps_audit_follow_free(f);
@@ -1565,6 +1614,7 @@ void ps_audit_follow_free(ps_audit_follower *f)
         lr_free(&f->lr);
         free(f->path);
         free(f->cp_path);
+        free(f->cp_base);
         free(f->dir);
         free(f->last_ts);
         free(f);
