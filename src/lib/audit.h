@@ -129,8 +129,10 @@ int ps_audit_follow_open(const char *path, const char *checkpoint, unsigned flag
 int ps_audit_follow_poll(ps_audit_follower *f, ps_audit_cb cb, void *userdata, ps_error *err);
 /* Block until PATH's directory reports a change or TIMEOUT_MS passes
  * (-1: forever).  Returns 1 on a change (poll again), 0 on timeout.
- * Without a watchable directory it sleeps min(TIMEOUT_MS, 1 s) and
- * returns 1. */
+ * Changes of the checkpoint itself are ignored.  Without a watchable
+ * directory it sleeps min(TIMEOUT_MS, 1 s) and returns 1.  A rotated file
+ * moved to another directory is not watched: daemons should use a finite
+ * timeout (seconds) and poll after it too. */
 int ps_audit_follow_wait(ps_audit_follower *f, int timeout_ms, ps_error *err);
 /* The inotify descriptor (readable when something changed) for callers
  * with their own event loop, or -1 while the directory is missing; call
