@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: one registries.d YAML document (ps_regd_parse), a
  * lookup over what was parsed, and the same bytes as a registries.conf
- * (ps_regconf_add_insecure). */
+ * (ps_regconf_add_insecure).
+ *
+ * Run: LSAN_OPTIONS=suppressions=fuzz/fuzz-registries.supp \
+ *        build-fuzz/fuzz/fuzz-registries -timeout=5 fuzz/corpus/registries
+ * (the suppression covers a small leak inside libfyaml 0.7.12 itself). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

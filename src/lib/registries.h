@@ -51,7 +51,7 @@ typedef struct ps_regd {
         char **files;               /* NULL-terminated, the *.yaml files merged, in order */
         size_t n_files;
         ps_regd_section *default_docker;  /* NULL: none */
-        ps_regd_scope *scopes;      /* in the order read */
+        ps_regd_scope *scopes;      /* sorted by name (strcmp), for lookup */
         size_t n_scopes;
 } ps_regd;
 
