@@ -425,9 +425,13 @@ static ps_registry *client(struct fake *f, const ps_registry_opts *o)
         char host[64];
         snprintf(host, sizeof(host), "127.0.0.1:%d", f->port);
         ps_registry_opts def = { .insecure = true, .backoff_ms = 1, .backoff_max_ms = 5, .tries = 4 };
+        ps_registry_opts use = o ? *o : def;
+        /* an unscripted request must fail the test quickly, not hang it */
+        use.request_timeout_ms = 5000;
+        use.stall_timeout_s = 5;
         ps_registry *r = NULL;
         ps_error err = PS_ERROR_INIT;
-        assert_int_equal(ps_registry_new(host, o ? o : &def, &r, &err), 0);
+        assert_int_equal(ps_registry_new(host, &use, &r, &err), 0);
         return r;
 }
 
@@ -743,6 +747,7 @@ static void test_stream_no_rewind(void **state)
                 "HTTP/1.1 202 Accepted\r\n" R_CLOSE "Location: /u/1\r\nContent-Length: 0\r\n\r\n",
                 "HTTP/1.1 502 Bad Gateway\r\n" R_CLOSE "Content-Length: 0\r\n\r\n",
                 "HTTP/1.1 202 Accepted\r\n" R_CLOSE "Location: /u/2\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 204 No Content\r\n" R_CLOSE "\r\n",
                 NULL,
         };
         struct fake f;
@@ -756,6 +761,8 @@ static void test_stream_no_rewind(void **state)
         fake_stop(&f);
         assert_int_equal(ret, -ESPIPE);
         assert_non_null(strstr(err.msg, "cannot be read again"));
+        /* the abandoned session is cancelled */
+        assert_string_equal(f.x[3].reqline, "DELETE /u/2 HTTP/1.1");
         free(dg);
         ps_error_clear(&err);
         ps_registry_free(r);
