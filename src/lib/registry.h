@@ -52,7 +52,9 @@
 
 typedef struct ps_registry_opts {
         bool insecure;             /* plain http:// instead of https:// */
-        const char *ca_file;       /* extra CA bundle (PEM) for https; the system CAs stay trusted */
+        const char *ca_file;       /* extra CA bundle (PEM) for https; it replaces libcurl's default
+                                    * CA file, while the default CA directory (CAPATH, e.g.
+                                    * /etc/ssl/certs on Debian and ALT) stays trusted */
         const char *username;      /* Basic credentials, also sent to the token realm */
         const char *password;
         long connect_timeout_ms;   /* 0: 15000 */

@@ -163,6 +163,36 @@ start_registry "$REG_PORT" || notok "registry restarts"
 check "after a restart the re-run completes" "$PSR" push-layout "$T/big2" probe/killed:1 "$REG" --insecure --stats
 check "the re-pushed image reads back intact" skopeo_same "$T/big2" "$REG/probe/killed:1" "$kdg" killed
 
+# ---- https with a CA file ---------------------------------------------------
+TLS=$T/tls; mkdir -p "$TLS"
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TLS/key.pem" -out "$TLS/cert.pem" -days 2 \
+        -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1; then
+    TLS_PORT=$(free_port)
+    cat > "$TLS/config.yml" <<EOC
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $TLS/data
+http:
+  addr: 127.0.0.1:$TLS_PORT
+  tls:
+    certificate: $TLS/cert.pem
+    key: $TLS/key.pem
+EOC
+    docker-registry serve "$TLS/config.yml" >"$TLS/log" 2>&1 &
+    _pids+=("$!")
+    for _ in $(seq 50); do curl -s -o /dev/null --cacert "$TLS/cert.pem" "https://127.0.0.1:$TLS_PORT/v2/" && break; sleep 0.1; done
+    check_rc 1 "https: an unknown CA is refused" "$PSR" ping "127.0.0.1:$TLS_PORT" --tries 1
+    check_out "registry 127\.0\.0\.1:$TLS_PORT: GET /v2/: .*(certificate|SSL)" "the refusal names the TLS problem"
+    check "https: push with --ca" "$PSR" push-layout "$T/oci" probe/tls:1 "127.0.0.1:$TLS_PORT" --ca "$TLS/cert.pem"
+    check "https: the manifest reads back with --ca" \
+        bash -c "'$PSR' get-manifest '127.0.0.1:$TLS_PORT' probe/tls 1 --ca '$TLS/cert.pem' | cmp - '$T/oci/blobs/sha256/${dg#sha256:}'"
+else
+    notok "openssl makes a test certificate"
+fi
+
 # ---- htpasswd (Basic) auth --------------------------------------------------
 mkhash() {
     if command -v htpasswd >/dev/null 2>&1; then htpasswd -nbB "$1" "$2"
