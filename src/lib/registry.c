@@ -1412,7 +1412,7 @@ static int gave_up(ps_error *err, int tries)
         int code = err->code ? err->code : EIO;
         char *old = err->msg;
         err->msg = NULL;
-        ps_error_set(err, code, "%s (gave up after %d tries)", old ? old : "error", tries);
+        ps_error_set(err, code, "%s (gave up after %d %s)", old ? old : "error", tries, tries == 1 ? "try" : "tries");
         free(old);
         return -code;
 }
