@@ -67,7 +67,6 @@ static void test_atomic_and_read(void **s)
         assert_non_null(strstr(err.msg, m));
         ps_error_clear(&err);
         /* no temp files left */
-        _cleanup_free_ char *cmd = NULL;
         rmrf(d);
 }
 
