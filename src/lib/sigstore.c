@@ -306,6 +306,7 @@ static int enter_dir(int dfd, const char *name, const char *fullpath, ps_error *
         bool created = false;
         if (mkdirat(dfd, name, 0775) == 0) {
                 created = true;
+                (void)fsync(dfd);       /* the new entry survives a crash */
                 ps_fault_point();
         } else if (errno != EEXIST) {
                 return ps_error_errno(err, errno, "cannot create directory %s", fullpath);

@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "fs.h"
 #include "gpg.h"
+#include "reference.h"
 #include "signature.h"
 #include "sigstore.h"
 
@@ -40,21 +41,20 @@ static int usage(void)
 }
 
 /* "host[:port]/a/b:tag@digest" -> "a/b" */
+/* the repository path of REF without host, tag and digest ("c10f/pause") */
 static char *repo_path(const char *ref)
 {
-        const char *slash = strchr(ref, '/');
-        if (!slash)
+        ps_reference r;
+        ps_error err = PS_ERROR_INIT;
+        if (ps_reference_parse(ref, &r, &err) < 0) {
+                fprintf(stderr, "%s: %s\n", "ps-sign", ps_error_msg(&err));
+                ps_error_clear(&err);
                 return NULL;
-        char *p = strdup(slash + 1);
+        }
+        char *p = strdup(r.path);
+        ps_reference_free(&r);
         if (!p)
-                return NULL;
-        char *at = strchr(p, '@');
-        if (at)
-                *at = '\0';
-        char *last = strrchr(p, '/');
-        char *colon = strchr(last ? last : p, ':');
-        if (colon)
-                *colon = '\0';
+                fprintf(stderr, "ps-sign: out of memory\n");
         return p;
 }
 
@@ -112,10 +112,8 @@ int main(int argc, char **argv)
         printf("fingerprint %s\n", fpr);
         if (lookaside) {
                 _cleanup_free_ char *digest = NULL, *repo = repo_path(ref), *path = NULL;
-                if (!repo) {
-                        fprintf(stderr, "ps-sign: cannot find the repository path in %s\n", ref);
+                if (!repo)
                         return 1;
-                }
                 if (ps_sig_manifest_digest(manifest, mlen, &digest, &err) < 0 ||
                     ps_sigstore_write(root, lookaside, repo, digest, sig, slen, NULL, &path, &err) < 0)
                         return fail(&err);

@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "fs.h"
 #include "gpg.h"
+#include "reference.h"
 #include "signature.h"
 #include "sigstore.h"
 
@@ -33,21 +34,20 @@ static int usage(void)
         return 2;
 }
 
+/* the repository path of REF without host, tag and digest ("c10f/pause") */
 static char *repo_path(const char *ref)
 {
-        const char *slash = strchr(ref, '/');
-        if (!slash)
+        ps_reference r;
+        ps_error err = PS_ERROR_INIT;
+        if (ps_reference_parse(ref, &r, &err) < 0) {
+                fprintf(stderr, "%s: %s\n", "ps-verify", ps_error_msg(&err));
+                ps_error_clear(&err);
                 return NULL;
-        char *p = strdup(slash + 1);
+        }
+        char *p = strdup(r.path);
+        ps_reference_free(&r);
         if (!p)
-                return NULL;
-        char *at = strchr(p, '@');
-        if (at)
-                *at = '\0';
-        char *last = strrchr(p, '/');
-        char *colon = strchr(last ? last : p, ':');
-        if (colon)
-                *colon = '\0';
+                fprintf(stderr, "ps-verify: out of memory\n");
         return p;
 }
 
@@ -101,10 +101,8 @@ int main(int argc, char **argv)
         ps_sig_list sigs = { 0 };
         if (lookaside) {
                 _cleanup_free_ char *repo = repo_path(ref), *digest = NULL;
-                if (!repo) {
-                        fprintf(stderr, "ps-verify: cannot find the repository path in %s\n", ref);
+                if (!repo)
                         return 1;
-                }
                 ps_sigstore_read_opts ro = { .root = root };
                 if (ps_sig_manifest_digest(manifest, mlen, &digest, &err) < 0 ||
                     ps_sigstore_read(lookaside, repo, digest, &ro, &sigs, &err) < 0) {

@@ -296,7 +296,7 @@ static void test_tampered(void **s)
          * the original payload. */
         size_t failed = 0, tried = 0;
         unsigned char *copy = malloc(len);
-        for (size_t i = 0; i < len; i += 3) {
+        for (size_t i = 0; i < len; i += 4) {
                 memcpy(copy, sig, len);
                 copy[i] ^= 0x01;
                 ps_gpg_verified out;
