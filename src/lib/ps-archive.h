@@ -127,7 +127,7 @@ typedef struct ps_archive_image {
         ps_manifest *manifest;          /* when desc names an image manifest */
         ps_image_config *config;        /* that manifest's config */
         ps_index *index;                /* when desc names an image index */
-        struct ps_archive_image *children;  /* that index's manifests/indexes */
+        struct ps_archive_image *children;  /* one per entry of that index */
         size_t n_children;
 } ps_archive_image;
 
