@@ -44,6 +44,10 @@ static const command commands[] = {
           "probe the registry and the signature server and say what is wrong" },
         { "check", "containers", cmd_check_containers, "podsec-inotify-check-containers",
           "watch the layers of every container storage and log changes inside them" },
+        { "image", "verify", cmd_image_verify, NULL,
+          "would podman accept this image under root's or a user's policy? which signature satisfies it" },
+        { "image", "sign", cmd_image_sign, NULL,
+          "write a standalone signature of a manifest (like skopeo standalone-sign)" },
         { NULL, "platform", cmd_platform, "podsec-get-platform",
           "print the ALT platform name (c10f, p10, p11, sisyphus)" },
 };

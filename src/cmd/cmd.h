@@ -41,4 +41,6 @@ PS_CMD(cmd_user_add_podman);
 PS_CMD(cmd_services_setup);
 PS_CMD(cmd_services_run);
 PS_CMD(cmd_services_status);
+PS_CMD(cmd_image_verify);
+PS_CMD(cmd_image_sign);
 PS_CMD(cmd_check_containers);
