@@ -29,6 +29,7 @@ static const struct {
           "/var/lib/containers/storage/volumes/registry/_data", K_ABSPATH },
         { "sigstore_listen", offsetof(ps_conf, sigstore_listen), "0.0.0.0:81", K_LISTEN },
         { "hosts_names", offsetof(ps_conf, hosts_names), "registry.local sigstore.local trivy.local", K_WORDS },
+        { "policy_signing_key", offsetof(ps_conf, policy_signing_key), "", K_WORDS },
 };
 
 static char **slot(ps_conf *c, size_t i) { return (char **)((char *)c + keys[i].off); }

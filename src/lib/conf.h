@@ -15,6 +15,7 @@ typedef struct ps_conf {
         char *registry_storage;  /* /var/lib/containers/storage/volumes/registry/_data */
         char *sigstore_listen;   /* 0.0.0.0:81 */
         char *hosts_names;       /* names bound in /etc/hosts */
+        char *policy_signing_key; /* fingerprint of the key that signs keys/policy.json, or "" */
         char *source;            /* file the settings came from, or NULL */
 } ps_conf;
 
