@@ -155,3 +155,33 @@ tree_hash() {
             if [ "$y" = f ]; then echo "$y $m $o $s $(sha256sum < "$p" | cut -c1-16) $p"; else echo "$y $m $o $l $p"; fi
         done)
 }
+
+# capture_syslog OUTFILE: bind /dev/log (only when no system logger owns
+# it) and write every datagram to OUTFILE, one per line, until the test
+# ends; the socket is removed at exit.  Returns 1 when /dev/log exists.
+capture_syslog() {
+    # a socket left behind by a killed capture answers "connection refused"
+    if [ -S /dev/log ] && ! python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect("/dev/log")' 2>/dev/null; then
+        rm -f /dev/log
+    fi
+    [ -e /dev/log ] && return 1
+    cat > "$T/syslog-capture.py" <<'EOP'
+import os, signal, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path); os.chmod(path, 0o666)
+def bye(*_):
+    try: os.unlink(path)
+    except OSError: pass
+    sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+with open(out, "a") as f:
+    print("ready", file=sys.stderr, flush=True)
+    while True:
+        f.write(s.recv(65536).decode(errors="replace") + "\n"); f.flush()
+EOP
+    python3 "$T/syslog-capture.py" /dev/log "$1" 2>"$T/syslog-capture.err" &
+    _pids+=("$!"); SYSLOG_PID=$!
+    for _ in $(seq 50); do [ -S /dev/log ] && return 0; sleep 0.1; done
+    return 1
+}
