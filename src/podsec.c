@@ -48,8 +48,17 @@ static const command commands[] = {
           "would podman accept this image under root's or a user's policy? which signature satisfies it" },
         { "image", "sign", cmd_image_sign, NULL,
           "write a standalone signature of a manifest (like skopeo standalone-sign)" },
+        { "image", "save", cmd_image_save, "podsec-save-oci",
+          "copy images from a registry into per-architecture OCI archives (ARCH.tar.xz)" },
         { NULL, "platform", cmd_platform, "podsec-get-platform",
           "print the ALT platform name (c10f, p10, p11, sisyphus)" },
+};
+
+/* Further original names of a command (the table holds one per entry). */
+static const struct alias {
+        const char *original, *group, *verb;
+} aliases[] = {
+        { "podsec-k8s-save-oci", "image", "save" },
 };
 
 void ps_err(ps_ctx *ctx, const char *fmt, ...)
@@ -115,6 +124,8 @@ static void usage(FILE *f)
                         fprintf(f, "  %-30s = podsec %s%s%s\n", commands[i].original,
                                 commands[i].group ? commands[i].group : "", commands[i].group ? " " : "",
                                 commands[i].verb);
+        for (size_t i = 0; i < PS_ARRAY_SIZE(aliases); i++)
+                fprintf(f, "  %-30s = podsec %s %s\n", aliases[i].original, aliases[i].group, aliases[i].verb);
         fprintf(f, _("\nRun 'podsec GROUP VERB --help' for a command's options.\n"));
 }
 
@@ -185,17 +196,22 @@ int main(int argc, char **argv)
         /* Invoked under an original name? */
         const char *base = strrchr(argv[0], '/');
         base = base ? base + 1 : argv[0];
-        for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++) {
-                if (commands[i].original && !strcmp(commands[i].original, base)) {
-                        ctx.prog = commands[i].original;
-                        const char *r = getenv("PODSEC_ROOT");
-                        if (r && *r)
-                                ctx.root = r;
-                        ps_log_open(base, LOG_USER, PS_LOG_AUTO);
-                        rc = run(&ctx, &commands[i], argc, argv);
-                        ps_conf_free(&ctx.conf);
-                        return rc;
-                }
+        const command *orig = NULL;
+        for (size_t i = 0; i < PS_ARRAY_SIZE(commands) && !orig; i++)
+                if (commands[i].original && !strcmp(commands[i].original, base))
+                        orig = &commands[i];
+        for (size_t i = 0; i < PS_ARRAY_SIZE(aliases) && !orig; i++)
+                if (!strcmp(aliases[i].original, base))
+                        orig = find(aliases[i].group, aliases[i].verb);
+        if (orig) {
+                ctx.prog = base;
+                const char *r = getenv("PODSEC_ROOT");
+                if (r && *r)
+                        ctx.root = r;
+                ps_log_open(base, LOG_USER, PS_LOG_AUTO);
+                rc = run(&ctx, orig, argc, argv);
+                ps_conf_free(&ctx.conf);
+                return rc;
         }
 
         static const struct option opts[] = {

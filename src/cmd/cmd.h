@@ -43,4 +43,5 @@ PS_CMD(cmd_services_run);
 PS_CMD(cmd_services_status);
 PS_CMD(cmd_image_verify);
 PS_CMD(cmd_image_sign);
+PS_CMD(cmd_image_save);
 PS_CMD(cmd_check_containers);
