@@ -120,11 +120,9 @@ int ps_effective_find(const char *root, const char *user, ps_effective *out, ps_
         if (r < 0)
                 goto fail;
         e.policy_exists = r;
-        _cleanup_free_ char *rd = NULL;
-        r = ps_regd_dir_for(e.root, e.home, &rd, &e.regd_user, err);
+        r = ps_regd_dir_for(e.root, e.home, &e.regd_dir, &e.regd_user, err);
         if (r < 0)
                 goto fail;
-        e.regd_dir = steal_pointer(&rd);
         e.regd_path = strdup(ps_effective_node_path(e.root, e.regd_dir));
         if (!e.regd_path) {
                 r = ps_error_set(err, ENOMEM, "out of memory");

@@ -112,6 +112,56 @@ static ps_verdict combine(ps_verdict a, ps_verdict b)
         return PS_VERDICT_ACCEPTED;
 }
 
+int ps_verify_sig_format(const void *blob, size_t len, char **why, ps_error *err)
+{
+        const unsigned char *b = blob;
+        *why = NULL;
+        if (len == 0) {
+                *why = strdup("empty signature blob");
+                return *why ? -EBADMSG : oom(err);
+        }
+        switch (b[0]) {
+        /* OpenPGP packets a signed message starts with: compressed data
+         * (tag 8), one-pass signature (tag 4), signature (tag 2), in the
+         * old and the new packet format, as c/image lists them */
+        case 0xA0: case 0xA1: case 0xA2: case 0xA3: case 0xC8:
+        case 0x90: case 0x91: case 0x92: case 0x3d: case 0xC4:
+        case 0x88: case 0x89: case 0x8A: case 0x8B: case 0xC2:
+                return PS_SIG_FORMAT_SIMPLE;
+        case 0x00: {
+                const unsigned char *nl = memchr(b + 1, '\n', len - 1);
+                if (!nl) {
+                        *why = strdup("invalid signature format, missing newline");
+                        return *why ? -EBADMSG : oom(err);
+                }
+                size_t n = (size_t)(nl - (b + 1));
+                for (size_t i = 0; i < n; i++)
+                        if (b[1 + i] < 32 || b[1 + i] >= 0x7f) {
+                                if (asprintf(why, "invalid signature format, non-ASCII byte %#x", b[1 + i]) < 0) {
+                                        *why = NULL;
+                                        return oom(err);
+                                }
+                                return -EBADMSG;
+                        }
+                if (n == strlen("simple-signing") && !memcmp(b + 1, "simple-signing", n))
+                        return PS_SIG_FORMAT_SIMPLE_PREFIXED;
+                if (n == strlen("sigstore-json") && !memcmp(b + 1, "sigstore-json", n))
+                        return PS_SIG_FORMAT_SIGSTORE;
+                if (asprintf(why, "unrecognized signature format \"%.*s\"", (int)n, (const char *)b + 1) < 0) {
+                        *why = NULL;
+                        return oom(err);
+                }
+                return -EBADMSG;
+        }
+        default:
+                if (asprintf(why, "unrecognized signature format, starting with binary %#x", b[0]) < 0) {
+                        *why = NULL;
+                        return oom(err);
+                }
+                return -EBADMSG;
+        }
+}
+
 /* ---- one image (a manifest, or nothing when no signature is needed) ------- */
 
 typedef struct image_ctx {
@@ -126,12 +176,16 @@ typedef struct image_ctx {
         bool sigs_loaded;
         int sigs_failed;
         char *sigs_error;
+        char *sigs_unreadable;          /* a blob c/image cannot parse: it rejects them all */
         ps_sig_list sigs;
+        bool *sigstore_format;          /* per blob: "\0sigstore-json\n" (not simple signing) */
 } image_ctx;
 
 static void image_ctx_clear(image_ctx *c)
 {
         free(c->sigs_error);
+        free(c->sigs_unreadable);
+        free(c->sigstore_format);
         ps_sig_list_clear(&c->sigs);
 }
 
@@ -157,6 +211,31 @@ static int load_signatures(image_ctx *c, ps_error *err)
                              ps_error_msg(&e));
                 ps_error_clear(&e);
                 return k;
+        }
+        /* containers/image (internal/signature FromBlob) parses every blob it
+         * reads before any is verified; one it cannot parse fails the whole
+         * read, and with it every signedBy requirement */
+        c->sigstore_format = calloc(c->sigs.n ? c->sigs.n : 1, sizeof(bool));
+        if (!c->sigstore_format)
+                return oom(err);
+        for (size_t i = 0; i < c->sigs.n; i++) {
+                ps_sig_blob *b = &c->sigs.v[i];
+                _cleanup_free_ char *why = NULL;
+                r = ps_verify_sig_format(b->data, b->len, &why, err);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return setf(&c->sigs_unreadable, err,
+                                    "signature-%zu: %s (containers/image then refuses every signature of the image)",
+                                    i + 1, why);
+                if (r == PS_SIG_FORMAT_SIMPLE_PREFIXED) {
+                        /* "\0simple-signing\n" + the OpenPGP message */
+                        size_t skip = 1 + strlen("simple-signing") + 1;
+                        memmove(b->data, b->data + skip, b->len - skip);
+                        b->len -= skip;
+                } else if (r == PS_SIG_FORMAT_SIGSTORE) {
+                        c->sigstore_format[i] = true;
+                }
         }
         return 0;
 }
@@ -257,6 +336,11 @@ static int eval_signed_by(image_ctx *c, const json_t *req, const ps_requirement 
                 r = setf(&q->reason, err, "%s", c->sigs_error);
                 goto out;
         }
+        if (c->sigs_unreadable) {
+                q->verdict = PS_VERDICT_REJECTED;
+                r = setf(&q->reason, err, "%s", c->sigs_unreadable);
+                goto out;
+        }
         if (c->sigs.n == 0) {
                 q->verdict = PS_VERDICT_REJECTED;
                 r = setf(&q->reason, err, "A signature was required, but no signature exists (%s%s)",
@@ -277,6 +361,12 @@ static int eval_signed_by(image_ctx *c, const json_t *req, const ps_requirement 
         for (size_t i = 0; i < c->sigs.n; i++) {
                 ps_verify_sig *s = &q->sigs[i];
                 s->index = (unsigned)i + 1;
+                if (c->sigstore_format[i]) {
+                        r = dup_into(&s->reason, "a sigstore signature, not a simple signing one", err);
+                        if (r < 0)
+                                goto out;
+                        continue;
+                }
                 ps_sig_verified sv;
                 r = ps_sig_verify_manifest(v, c->sigs.v[i].data, c->sigs.v[i].len, c->manifest, c->mlen, NULL, &sv,
                                            &e);

@@ -136,6 +136,23 @@ typedef struct ps_verify_opts {
 int ps_verify_image(const ps_policy *pol, const char *reference, const ps_verify_opts *o,
                     ps_verify_result *out, ps_error *err);
 
+/* What a stored signature blob is, as containers/image decides before any
+ * verification (internal/signature FromBlob): PS_SIG_FORMAT_SIMPLE (an
+ * OpenPGP message: its first byte is a compressed-data, one-pass-signature
+ * or signature packet header), PS_SIG_FORMAT_SIMPLE_PREFIXED
+ * ("\0simple-signing\n" + the OpenPGP message), PS_SIG_FORMAT_SIGSTORE
+ * ("\0sigstore-json\n" + JSON); -EBADMSG with *why (malloc'd) for
+ * anything else (an empty blob, text, an unknown "\0name\n" format).
+ * c/image refuses to read ANY signature of an image when one blob is of
+ * the last kind, so ps_verify_image rejects every signedBy requirement
+ * then. */
+enum {
+        PS_SIG_FORMAT_SIMPLE = 0,
+        PS_SIG_FORMAT_SIMPLE_PREFIXED = 1,
+        PS_SIG_FORMAT_SIGSTORE = 2,
+};
+int ps_verify_sig_format(const void *blob, size_t len, char **why, ps_error *err);
+
 /* ---- the network source -------------------------------------------------- */
 
 typedef struct ps_verify_net_opts {

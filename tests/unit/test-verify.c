@@ -362,9 +362,9 @@ static void test_signature_lists(void **state)
         f.sigs[0] = bad;
         f.n_sigs = 1;
         expect(l, REF, &f, PS_VERDICT_REJECTED, "signature-1");
-        /* garbage first, the good one second */
-        f.sigs[0] = "garbage";
-        f.sig_lens[0] = 7;
+        /* a bad OpenPGP message first, the good one second */
+        f.sigs[0] = bad;
+        f.sig_lens[0] = sig_len;
         f.sigs[1] = sig;
         f.sig_lens[1] = sig_len;
         f.n_sigs = 2;
@@ -380,6 +380,60 @@ static void test_signature_lists(void **state)
         /* two bad ones: both reasons */
         f.sigs[1] = bad;
         expect(l, REF, &f, PS_VERDICT_REJECTED, "none of the 2 signatures");
+        /* a blob c/image cannot parse spoils the valid one (it fails the whole read) */
+        f.sigs[0] = "garbage";
+        f.sig_lens[0] = 7;
+        f.sigs[1] = sig;
+        expect(l, REF, &f, PS_VERDICT_REJECTED, "signature-1: unrecognized signature format, starting with binary 0x67");
+        f.sigs[0] = sig;
+        f.sig_lens[0] = sig_len;
+        f.sigs[1] = "";
+        f.sig_lens[1] = 0;
+        expect(l, REF, &f, PS_VERDICT_REJECTED, "signature-2: empty signature blob");
+        /* the "\0simple-signing\n" form */
+        _cleanup_free_ char *pre = malloc(sig_len + 16);
+        assert_non_null(pre);
+        memcpy(pre, "\0simple-signing\n", 16);
+        memcpy(pre + 16, sig, sig_len);
+        f.sigs[0] = pre;
+        f.sig_lens[0] = sig_len + 16;
+        f.n_sigs = 1;
+        expect(l, REF, &f, PS_VERDICT_ACCEPTED, NULL);
+}
+
+static void test_sig_format(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *blob;
+                size_t len;
+                int want;
+                const char *why;
+        } t[] = {
+                { "\xa3\x01", 2, PS_SIG_FORMAT_SIMPLE, NULL },
+                { "\xc8", 1, PS_SIG_FORMAT_SIMPLE, NULL },
+                { "\x90", 1, PS_SIG_FORMAT_SIMPLE, NULL },
+                { "\x3d", 1, PS_SIG_FORMAT_SIMPLE, NULL },
+                { "\x8b", 1, PS_SIG_FORMAT_SIMPLE, NULL },
+                { "\xc2", 1, PS_SIG_FORMAT_SIMPLE, NULL },
+                { "\0simple-signing\n\xa3", 17, PS_SIG_FORMAT_SIMPLE_PREFIXED, NULL },
+                { "\0sigstore-json\n{}", 17, PS_SIG_FORMAT_SIGSTORE, NULL },
+                { "", 0, -EBADMSG, "empty signature blob" },
+                { "-----BEGIN PGP", 14, -EBADMSG, "starting with binary 0x2d" },
+                { "\x99", 1, -EBADMSG, "starting with binary 0x99" },
+                { "\0simple-signing", 15, -EBADMSG, "missing newline" },
+                { "\0x\x01y\n", 5, -EBADMSG, "non-ASCII byte 0x1" },
+                { "\0cosign\n", 8, -EBADMSG, "unrecognized signature format \"cosign\"" },
+        };
+        for (size_t i = 0; i < PS_ARRAY_SIZE(t); i++) {
+                ps_error err = PS_ERROR_INIT;
+                _cleanup_free_ char *why = NULL;
+                int r = ps_verify_sig_format(t[i].blob, t[i].len, &why, &err);
+                if (r != t[i].want)
+                        fail_msg("format %zu: got %d, want %d", i, r, t[i].want);
+                if (t[i].why && (!why || !strstr(why, t[i].why)))
+                        fail_msg("format %zu: \"%s\" lacks \"%s\"", i, why ? why : "(null)", t[i].why);
+        }
 }
 
 static void test_identity_forms(void **state)
@@ -540,6 +594,7 @@ int main(void)
                 cmocka_unit_test(test_signed_by),
                 cmocka_unit_test(test_key_forms),
                 cmocka_unit_test(test_signature_lists),
+                cmocka_unit_test(test_sig_format),
                 cmocka_unit_test(test_identity_forms),
                 cmocka_unit_test(test_could_not_check),
                 cmocka_unit_test(test_index),
