@@ -394,6 +394,7 @@ int ps_save_decompress(int in_fd, int out_fd, int want_compressed, ps_digest *di
         if (archive_libzstd_version())
                 archive_read_support_filter_zstd(a);
         archive_read_support_format_raw(a);
+        archive_read_support_format_empty(a);   /* an empty (uncompressed) layer */
         _cleanup_(ps_sha256_freep) ps_sha256 *h = NULL;
         _cleanup_free_ char *buf = malloc(IO_BLOCK);
         int r = buf ? ps_sha256_new(&h, err) : ps_error_errno(err, ENOMEM, "decompressor");
@@ -406,46 +407,41 @@ int ps_save_decompress(int in_fd, int out_fd, int want_compressed, ps_digest *di
         }
         struct archive_entry *e;
         int ar = archive_read_next_header(a, &e);
-        if (ar == ARCHIVE_OK || ar == ARCHIVE_WARN) {
-                int code = archive_filter_code(a, 0);
-                bool compressed = code != ARCHIVE_FILTER_NONE;
-                if (code != ARCHIVE_FILTER_NONE && code != ARCHIVE_FILTER_GZIP && code != ARCHIVE_FILTER_ZSTD) {
-                        r = ps_error_set(err, ENOTSUP, "the layer is compressed with %s (only gzip and zstd)",
-                                         archive_filter_name(a, 0));
-                        goto out;
-                }
-                if (want_compressed == 1 && !compressed) {
-                        r = ps_error_set(err, EINVAL, "the layer is labelled compressed but is not gzip or zstd data");
-                        goto out;
-                }
-                if (want_compressed == 0 && compressed) {
-                        r = ps_error_set(err, EINVAL, "the layer is labelled uncompressed but holds %s data",
-                                         archive_filter_name(a, 0));
-                        goto out;
-                }
-                for (;;) {
-                        la_ssize_t got = archive_read_data(a, buf, IO_BLOCK);
-                        if (got == 0)
-                                break;
-                        if (got < 0) {
-                                r = ps_error_set(err, EBADMSG, "decompressing the layer: %s",
-                                                 archive_error_string(a));
-                                goto out;
-                        }
-                        if ((r = ps_sha256_update(h, buf, (size_t)got, err)) < 0)
-                                goto out;
-                        if ((r = write_all(out_fd, buf, (size_t)got)) < 0) {
-                                r = ps_error_errno(err, -r, "writing the uncompressed layer");
-                                goto out;
-                        }
-                        total += (uint64_t)got;
-                }
-        } else if (ar != ARCHIVE_EOF) {
+        if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN && ar != ARCHIVE_EOF) {
                 r = ps_error_set(err, EBADMSG, "decompressing the layer: %s", archive_error_string(a));
                 goto out;
-        } else if (want_compressed == 1) {
-                r = ps_error_set(err, EINVAL, "the layer is labelled compressed but is empty");
+        }
+        int code = archive_filter_code(a, 0);
+        bool compressed = code != ARCHIVE_FILTER_NONE;
+        if (code != ARCHIVE_FILTER_NONE && code != ARCHIVE_FILTER_GZIP && code != ARCHIVE_FILTER_ZSTD) {
+                r = ps_error_set(err, ENOTSUP, "the layer is compressed with %s (only gzip and zstd)",
+                                 archive_filter_name(a, 0));
                 goto out;
+        }
+        if (want_compressed == 1 && !compressed) {
+                r = ps_error_set(err, EINVAL, "the layer is labelled compressed but is not gzip or zstd data");
+                goto out;
+        }
+        if (want_compressed == 0 && compressed) {
+                r = ps_error_set(err, EINVAL, "the layer is labelled uncompressed but holds %s data",
+                                 archive_filter_name(a, 0));
+                goto out;
+        }
+        while (ar != ARCHIVE_EOF) {
+                la_ssize_t got = archive_read_data(a, buf, IO_BLOCK);
+                if (got == 0)
+                        break;
+                if (got < 0) {
+                        r = ps_error_set(err, EBADMSG, "decompressing the layer: %s", archive_error_string(a));
+                        goto out;
+                }
+                if ((r = ps_sha256_update(h, buf, (size_t)got, err)) < 0)
+                        goto out;
+                if ((r = write_all(out_fd, buf, (size_t)got)) < 0) {
+                        r = ps_error_errno(err, -r, "writing the uncompressed layer");
+                        goto out;
+                }
+                total += (uint64_t)got;
         }
         r = ps_sha256_final(h, digest, err);
         if (r >= 0 && size)
