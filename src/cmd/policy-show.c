@@ -9,8 +9,8 @@
  * The result is built once as a JSON value (what --json prints) and the
  * text form is rendered from it, so both always say the same. */
 #include "cmd.h"
-#include "accounts.h"
 #include "cleanup.h"
+#include "effective.h"
 #include "fs.h"
 #include "gpg.h"
 #include "policy.h"
@@ -35,9 +35,7 @@ enum {
 typedef struct show {
         ps_ctx *ctx;
         const char *root;      /* NULL: the host */
-        char *user;
-        unsigned long uid;
-        char *home;            /* as on the node */
+        ps_effective eff;      /* user, home, the files in effect */
         ps_policy *pol;
         ps_regd *regd;         /* NULL when registries.d could not be read */
         json_t *problems;
@@ -45,8 +43,7 @@ typedef struct show {
 
 static void show_clear(show *s)
 {
-        free(s->user);
-        free(s->home);
+        ps_effective_clear(&s->eff);
         ps_policy_free(s->pol);
         ps_regd_free(s->regd);
         json_decref(s->problems);
@@ -73,14 +70,7 @@ static bool problem(show *s, const char *fmt, ...)
 /* A path inside the root as seen on the node: strip the root prefix. */
 static const char *node_path(const show *s, const char *real)
 {
-        if (!s->root || !*s->root)
-                return real;
-        size_t rl = strlen(s->root);
-        while (rl > 0 && s->root[rl - 1] == '/')
-                rl--;
-        if (rl && !strncmp(real, s->root, rl) && real[rl] == '/')
-                return real + rl;
-        return real;
+        return ps_effective_node_path(s->root, real);
 }
 
 /* "\"scope\"" of TRANSPORT for messages. */
@@ -263,7 +253,7 @@ static json_t *match_json(show *s, const ps_regd_match *m)
 
 static const char *builtin_home(const show *s)
 {
-        return s->uid == 0 ? NULL : s->home;
+        return ps_effective_builtin_home(&s->eff);
 }
 
 /* lookaside + lookaside_staging of a docker policy scope ("" = transport default / default) */
@@ -571,31 +561,12 @@ static int print_text(show *s, const json_t *doc)
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* User, home and the files in effect (effective.h). */
 static int load_user(show *s, const char *name)
 {
         ps_error err = PS_ERROR_INIT;
-        ps_user u = { 0 };
-        int r = ps_root_getpwnam(s->root, name ? name : "root", &u, &err);
-        if (r < 0)
+        if (ps_effective_find(s->root, name, &s->eff, &err) < 0)
                 return ps_fail(s->ctx, &err, EXIT_FAILED);
-        if (r == 0) {
-                if (name) {
-                        _cleanup_free_ char *pw = ps_root_path(s->root, "/etc/passwd");
-                        ps_err(s->ctx, _("unknown user \"%s\": not in %s"), name, pw ? pw : "/etc/passwd");
-                        return EXIT_FAILED;
-                }
-                /* a root tree without a root entry: root's usual home */
-                s->user = strdup("root");
-                s->home = strdup("/root");
-                s->uid = 0;
-        } else {
-                s->user = steal_pointer(&u.name);
-                s->home = steal_pointer(&u.home);
-                s->uid = u.uid;
-        }
-        ps_user_free(&u);
-        if (!s->user || !s->home)
-                return oom(s->ctx);
         return 0;
 }
 
@@ -604,33 +575,18 @@ static int load_user(show *s, const char *name)
 static int load_policy(show *s, json_t *doc)
 {
         ps_error err = PS_ERROR_INIT;
-        _cleanup_free_ char *upath = ps_path_join(s->home, ".config/containers/policy.json");
-        _cleanup_free_ char *ufile = upath ? ps_root_path(s->root, upath) : NULL;
-        _cleanup_free_ char *sfile = ps_root_path(s->root, "/etc/containers/policy.json");
-        if (!ufile || !sfile)
-                return oom(s->ctx);
-        struct stat st;
-        const char *path = "/etc/containers/policy.json", *file = sfile, *source = "system";
-        if (stat(ufile, &st) == 0) {
-                path = upath;
-                file = ufile;
-                source = "user";
-        } else if (errno != ENOENT && errno != ENOTDIR) {
-                ps_error_errno(&err, errno, _("cannot check %s"), ufile);
+        const ps_effective *e = &s->eff;
+        if (!e->policy_exists) {
+                ps_effective_load_policy(e, PS_POLICY_COMPAT, &s->pol, &err);
                 return ps_fail(s->ctx, &err, EXIT_FAILED);
-        } else if (stat(sfile, &st) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
-                ps_err(s->ctx, _("no policy for %s: neither %s nor %s exists (podman and skopeo would refuse "
-                                 "to pull any image)"),
-                       s->user, ufile, sfile);
-                return EXIT_FAILED;
         }
-        json_object_set_new(doc, "policy", json_pack("{s:s, s:s, s:s}", "path", path, "file", file,
-                                                     "source", source));
+        json_object_set_new(doc, "policy", json_pack("{s:s, s:s, s:s}", "path", e->policy_path, "file",
+                                                     e->policy_file, "source", e->policy_user ? "user" : "system"));
         /* what containers/image accepts is what takes effect */
-        if (ps_policy_load_flags(file, PS_POLICY_COMPAT, &s->pol, &err) < 0)
+        if (ps_effective_load_policy(e, PS_POLICY_COMPAT, &s->pol, &err) < 0)
                 return ps_fail(s->ctx, &err, EXIT_FAILED);
         ps_policy *strict = NULL;
-        if (ps_policy_load_flags(file, PS_POLICY_STRICT, &strict, &err) < 0) {
+        if (ps_policy_load_flags(e->policy_file, PS_POLICY_STRICT, &strict, &err) < 0) {
                 problem(s, _("%s (podman accepts the file, but this entry can never take effect)"),
                         ps_error_msg(&err));
                 ps_error_clear(&err);
@@ -642,11 +598,9 @@ static int load_policy(show *s, json_t *doc)
 static int load_registries_d(show *s, json_t *doc)
 {
         ps_error err = PS_ERROR_INIT;
-        _cleanup_free_ char *dir = NULL;
-        bool user = false;
-        if (ps_regd_dir_for(s->root, s->home, &dir, &user, &err) < 0)
-                return ps_fail(s->ctx, &err, EXIT_FAILED);
-        json_t *rd = json_pack("{s:s, s:s, s:s}", "path", node_path(s, dir), "dir", dir, "source",
+        const char *dir = s->eff.regd_dir;
+        bool user = s->eff.regd_user;
+        json_t *rd = json_pack("{s:s, s:s, s:s}", "path", s->eff.regd_path, "dir", dir, "source",
                                user ? "user" : "system");
         if (!rd)
                 return oom(s->ctx);
@@ -820,8 +774,8 @@ PS_CMD(cmd_policy_show)
         int r = load_user(&s, user);
         if (r == 0) {
                 json_object_set_new(doc, "root", s.root && *s.root ? json_string(s.root) : json_null());
-                json_object_set_new(doc, "user", json_pack("{s:s, s:I, s:s}", "name", s.user, "uid",
-                                                           (json_int_t)s.uid, "home", s.home));
+                json_object_set_new(doc, "user", json_pack("{s:s, s:I, s:s}", "name", s.eff.user, "uid",
+                                                           (json_int_t)s.eff.uid, "home", s.eff.home));
                 r = load_policy(&s, doc);
         }
         if (r == 0)
