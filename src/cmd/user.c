@@ -656,10 +656,14 @@ static int apply_account(common *c, account *a, ps_error *err)
                            a->pw.home, conf->group_user, a->want_dev ? ", also in " : "",
                            a->want_dev ? conf->group_dev : "");
         } else if (a->adopt) {
+                /* the gid by number: usermod --prefix (shadow 4.13) looks a
+                 * group name given to -g up in the host's /etc/group */
+                char gidbuf[32];
+                snprintf(gidbuf, sizeof gidbuf, "%u", (unsigned)c->gid_user);
                 const char *opts[6];
                 int n = 0;
                 opts[n++] = "-g";
-                opts[n++] = conf->group_user;
+                opts[n++] = gidbuf;
                 if (a->want_dev) {
                         opts[n++] = "-a";
                         opts[n++] = "-G";
@@ -1737,7 +1741,7 @@ PS_CMD(cmd_user_add_imagemaker)
                 return EXIT_REFUSED;
         }
         if (password_file && p.c.no_password) {
-                ps_err(ctx, _("--password-file and --no-password exclude each other"));
+                ps_err(ctx, _("--password-file and --no-password exclude each other; nothing was changed"));
                 return EXIT_REFUSED;
         }
 
@@ -2310,12 +2314,12 @@ PS_CMD(cmd_user_add_podman)
         }
         int n = argc - optind;
         if (n <= 0) {
-                ps_err(ctx, _("no user name given"));
+                ps_err(ctx, _("no user name given; nothing was changed"));
                 fprintf(stderr, _("Usage: %s [OPTIONS] USER...   (see --help)\n"), prog);
                 return EXIT_REFUSED;
         }
         if (password_file && p.c.no_password) {
-                ps_err(ctx, _("--password-file and --no-password exclude each other"));
+                ps_err(ctx, _("--password-file and --no-password exclude each other; nothing was changed"));
                 return EXIT_REFUSED;
         }
         int r = 0;
