@@ -50,6 +50,8 @@ static const command commands[] = {
           "write a standalone signature of a manifest (like skopeo standalone-sign)" },
         { "image", "save", cmd_image_save, "podsec-save-oci",
           "copy images from a registry into per-architecture OCI archives (ARCH.tar.xz)" },
+        { "image", "load-sign", cmd_image_load_sign, "podsec-load-sign-oci",
+          "push the images of an OCI archive to the registry and sign them" },
         { NULL, "platform", cmd_platform, "podsec-get-platform",
           "print the ALT platform name (c10f, p10, p11, sisyphus)" },
 };

@@ -33,6 +33,7 @@ bool ps_wants_help(int argc, char **argv);
 
 #define PS_CMD(name) int name(ps_ctx *ctx, int argc, char **argv)
 PS_CMD(cmd_platform);
+PS_CMD(cmd_image_load_sign);
 PS_CMD(cmd_policy_init);
 PS_CMD(cmd_policy_show);
 PS_CMD(cmd_policy_sync);
