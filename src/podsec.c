@@ -32,6 +32,8 @@ static const command commands[] = {
           "show the effective policy of root or a user, or which scope applies to an image" },
         { "policy", "sync", cmd_policy_sync, NULL,
           "client node: refresh keys and policy from the signature server" },
+        { "policy", "sign", cmd_policy_sign, NULL,
+          "registry node: sign the published policy and keys for client nodes" },
         { "user", "add-imagemaker", cmd_user_add_imagemaker, "podsec-create-imagemakeruser",
           "create image makers: account, signing key, policy scope" },
         { "user", "add-podman", cmd_user_add_podman, "podsec-create-podmanusers",

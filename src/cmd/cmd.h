@@ -37,6 +37,7 @@ PS_CMD(cmd_image_load_sign);
 PS_CMD(cmd_policy_init);
 PS_CMD(cmd_policy_show);
 PS_CMD(cmd_policy_sync);
+PS_CMD(cmd_policy_sign);
 PS_CMD(cmd_user_add_imagemaker);
 PS_CMD(cmd_user_add_podman);
 PS_CMD(cmd_services_setup);

@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "fs.h"
+#include "gpgkey.h"
 #include "policy.h"
 
 #include <ctype.h>
@@ -176,7 +177,7 @@ int ps_keysync_parse_listing(const char *text, size_t len, const char *what, cha
                 }
         }
         if (!have_policy) {
-                r = ps_error_set(err, ENOENT, "%s does not list " PS_KEYSYNC_POLICY
+                r = ps_error_set(err, EINVAL, "%s does not list " PS_KEYSYNC_POLICY
                                  " (has an image maker been created on the registry node, or was 'podsec policy "
                                  "init' run there?)", what);
                 goto out;
@@ -261,6 +262,28 @@ int ps_ks_set_add(ps_ks_set *s, const char *name, const void *data, size_t len, 
         s->n++;
         s->total += len;
         return 0;
+}
+
+int ps_ks_set_remove(ps_ks_set *s, const char *name)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                if (strcmp(s->files[i].name, name))
+                        continue;
+                s->total -= s->files[i].len;
+                free(s->files[i].name);
+                free(s->files[i].data);
+                ps_strv_free(s->files[i].fprs);
+                memmove(&s->files[i], &s->files[i + 1], (s->n - i - 1) * sizeof *s->files);
+                s->n--;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+int ps_ks_set_put(ps_ks_set *s, const char *name, const void *data, size_t len, ps_error *err)
+{
+        (void)ps_ks_set_remove(s, name);
+        return ps_ks_set_add(s, name, data, len, err);
 }
 
 /* ---- validation -------------------------------------------------------- */
@@ -657,4 +680,91 @@ int ps_keysync_verify(const ps_ks_set *s, const void *trust, size_t tlen, const 
         }
         ps_gpg_verified_clear(&res);
         return r < 0 ? ps_error_wrap(err, PS_KEYSYNC_SIG) : 0;
+}
+
+int ps_keysync_sig_current(const ps_ks_set *s, const ps_gpg_sign_opts *o, bool *current, ps_error *err)
+{
+        *current = false;
+        if (!ps_ks_set_get(s, PS_KEYSYNC_SIG))
+                return 0;
+        /* the signing home as ps_gpg_sign finds it: given, $GNUPGHOME, ~/.gnupg */
+        _cleanup_free_ char *home = NULL;
+        const char *h = o->homedir;
+        if (!h || !*h)
+                h = getenv("GNUPGHOME");
+        if (!h || !*h) {
+                const char *u = getenv("HOME");
+                if (!u || !*u)
+                        return ps_error_set(err, ENOENT, "no GnuPG home: give one, or set GNUPGHOME or HOME");
+                home = ps_path_join(u, ".gnupg");
+                if (!home)
+                        return ps_error_set(err, ENOMEM, "out of memory");
+                h = home;
+        }
+        _cleanup_free_ char *pub = NULL;
+        size_t len = 0;
+        int r = ps_gpgkey_export(h, o->key, &pub, &len, err);
+        if (r < 0)
+                return ps_error_wrap(err, "cannot read the policy-signing key");
+        ps_ks_verified v;
+        ps_error e2 = PS_ERROR_INIT;
+        r = ps_keysync_verify(s, pub, len, o->key, &v, &e2);
+        ps_error_clear(&e2);
+        ps_ks_verified_clear(&v);
+        *current = r == 0;
+        return 0;
+}
+
+void ps_ks_sign_result_clear(ps_ks_sign_result *r)
+{
+        if (!r)
+                return;
+        free(r->fingerprint);
+        memset(r, 0, sizeof *r);
+}
+
+int ps_keysync_sign_dir(const char *dir, const char *keys_dir, const ps_gpg_sign_opts *o, bool force,
+                        bool dry_run, ps_ks_sign_result *res, ps_error *err)
+{
+        memset(res, 0, sizeof *res);
+        ps_ks_set s = { 0 };
+        int r = ps_keysync_read_dir(dir, &s, err);
+        if (r == 0)
+                r = ps_keysync_validate(&s, keys_dir, err);
+        if (r < 0) {
+                ps_ks_set_clear(&s);
+                return ps_error_wrap(err, "not signing %s", dir);
+        }
+        for (size_t i = 0; i < s.n; i++)
+                if (s.files[i].kind == PS_KS_KEY)
+                        res->n_keys++;
+        bool current = false;
+        if (!force && (r = ps_keysync_sig_current(&s, o, &current, err)) < 0) {
+                ps_ks_set_clear(&s);
+                return r;
+        }
+        if (current) {
+                ps_ks_set_clear(&s);
+                return 0;
+        }
+        (void)ps_ks_set_remove(&s, PS_KEYSYNC_SIG);
+        _cleanup_free_ void *sig = NULL;
+        size_t siglen = 0;
+        r = ps_keysync_sign(o, &s, &sig, &siglen, &res->fingerprint, err);
+        ps_ks_set_clear(&s);
+        if (r < 0)
+                return ps_error_wrap(err, "cannot sign %s", dir);
+        res->written = true;
+        if (dry_run)
+                return 0;
+        _cleanup_free_ char *path = ps_path_join(dir, PS_KEYSYNC_SIG);
+        if (!path)
+                return ps_error_set(err, ENOMEM, "out of memory");
+        r = ps_write_atomic(path, sig, siglen, 0644, err);
+        if (r < 0)
+                return r;
+        /* written by root for everyone to read (nginx workers run as nobody) */
+        if (geteuid() == 0 && chown(path, 0, 0) < 0)
+                return ps_error_errno(err, errno, "cannot change the owner of %s", path);
+        return 0;
 }

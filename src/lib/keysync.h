@@ -74,8 +74,8 @@ int ps_keysync_name_check(const char *name, ps_ks_kind *kind, ps_error *err);
 /* Parse an nginx JSON autoindex listing (an array of objects with "name",
  * "type", "mtime", "size"; duplicate keys refused) into the list of names,
  * in listing order.  Every entry must be a "file" with a valid name; no
- * duplicates; policy.json must be there.  WHAT (the URL) names it in
- * messages. */
+ * duplicates; policy.json must be there (else -EINVAL too).  WHAT (the
+ * URL) names it in messages. */
 int ps_keysync_parse_listing(const char *text, size_t len, const char *what, char ***names, ps_error *err);
 
 typedef struct ps_ks_file {
@@ -97,6 +97,10 @@ void ps_ks_set_clear(ps_ks_set *s);
  * limit, no duplicates). */
 int ps_ks_set_add(ps_ks_set *s, const char *name, const void *data, size_t len, ps_error *err);
 const ps_ks_file *ps_ks_set_get(const ps_ks_set *s, const char *name);
+/* Remove NAME (0 when it was there, -ENOENT otherwise). */
+int ps_ks_set_remove(ps_ks_set *s, const char *name);
+/* Add or replace NAME. */
+int ps_ks_set_put(ps_ks_set *s, const char *name, const void *data, size_t len, ps_error *err);
 
 /* Validate the set as described above; fills each key's fingerprints.
  * Errors name the file and what is wrong with it. */
@@ -137,3 +141,27 @@ void ps_ks_verified_clear(ps_ks_verified *v);
  * differs, is missing or is not covered). */
 int ps_keysync_verify(const ps_ks_set *s, const void *trust, size_t tlen, const char *what, ps_ks_verified *out,
                       ps_error *err);
+
+/* Registry node: does S's policy.json.sig (if any) already verify over S
+ * with the public key(s) of O->key exported from O->homedir?  *current is
+ * false when there is no signature or it does not verify (tampered,
+ * stale, another key); an error only when the key cannot be exported. */
+int ps_keysync_sig_current(const ps_ks_set *s, const ps_gpg_sign_opts *o, bool *current, ps_error *err);
+
+typedef struct ps_ks_sign_result {
+        bool written;         /* a new policy.json.sig was written (or would be, dry run) */
+        char *fingerprint;    /* the signing key (when signed) */
+        size_t n_keys;        /* key files covered */
+} ps_ks_sign_result;
+void ps_ks_sign_result_clear(ps_ks_sign_result *r);
+
+/* Registry node: sign the keys directory DIR (root-prefixed) as it is now:
+ * read it (ps_keysync_read_dir), validate it as a client would (KEYS_DIR
+ * is the directory as seen on the node, e.g. /var/sigstore/keys), and
+ * unless FORCE, keep an existing signature that is current; otherwise sign
+ * and replace DIR/policy.json.sig atomically (root 0644; not with
+ * DRY_RUN).  For commands that change keys/policy.json (user
+ * add-imagemaker): call it afterwards when the site setting
+ * policy_signing_key is set. */
+int ps_keysync_sign_dir(const char *dir, const char *keys_dir, const ps_gpg_sign_opts *o, bool force,
+                        bool dry_run, ps_ks_sign_result *res, ps_error *err);

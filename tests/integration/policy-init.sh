@@ -218,13 +218,17 @@ refused 1 'loopback' "127.1.2.3" pi 127.1.2.3
 refused 1 '0.0.0.0/8' "0.0.0.0" pi 0.0.0.0
 refused 1 'multicast' "multicast" pi 224.0.0.5
 
-# client node: refused before anything is changed
+# client node whose signature server does not answer (keys_url on a closed
+# loopback port): exit 6 before anything is changed; policy-client.sh tests
+# the client flow itself
+printf 'keys_url=http://127.0.0.1:%s/keys/\n' "$(free_port)" > "$T/closed.conf"
+pic() { "$PODSEC" --root "$R" --config "$T/closed.conf" policy init "$@"; }
 CLIENT_IP=198.51.100.77
 if ! ip -4 -o addr show 2>/dev/null | grep -q " $CLIENT_IP/"; then
-    refused 4 'client-node setup: fetching keys and policy from http://sigstore.local:81/keys/ is not implemented yet' \
-        "client node (IP not local)" pi "$CLIENT_IP"
+    refused 6 'cannot get the keys and the policy from the signature server http://127.0.0.1:[0-9]+/keys/ \(registry node 198.51.100.77\)' \
+        "client node (IP not local)" pic "$CLIENT_IP"
 fi
-refused 4 'client-node setup.*not implemented yet' "--client-node" pi --client-node "$IP"
+refused 6 'cannot get the keys.*nothing was changed' "--client-node" pic --client-node "$IP"
 
 C=$R/etc/containers
 mkdir "$C/policy.json"
