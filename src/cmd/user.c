@@ -30,6 +30,7 @@
 #include "policy.h"
 #include "users.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -243,7 +244,10 @@ static int tty_secret(const char *prompt, char **out, ps_error *err)
         for (int attempt = 0; attempt < 3; attempt++) {
                 char *ans[2] = { NULL, NULL };
                 for (int k = 0; k < 2; k++) {
-                        dprintf(fd, "%s%s: ", k ? _("Retype ") : "", prompt);
+                        if (k)
+                                dprintf(fd, _("Retype %s: "), prompt);
+                        else
+                                dprintf(fd, "%c%s: ", toupper((unsigned char)prompt[0]), prompt + 1);
                         if (tcsetattr(fd, TCSAFLUSH, &noecho) < 0) {
                                 ps_secret_free(ans[0]);
                                 return ps_error_errno(err, errno, "cannot turn off the terminal echo");
@@ -615,7 +619,7 @@ static int collect_passwords(common *c, account *accts, size_t n, ps_error *err)
                 const char *use = c->password_file_secret;
                 if (!use) {
                         _cleanup_free_ char *prompt = NULL;
-                        if (asprintf(&prompt, _("New password for %s"), a->name) < 0)
+                        if (asprintf(&prompt, _("new password for %s"), a->name) < 0)
                                 return ps_error_set(err, ENOMEM, "out of memory");
                         int r = tty_secret(prompt, &pw, err);
                         if (r < 0)
@@ -1863,7 +1867,7 @@ PS_CMD(cmd_user_add_imagemaker)
                                                 r = ps_error_set(&err, ENOMEM, "out of memory");
                                 } else {
                                         _cleanup_free_ char *prompt = NULL;
-                                        if (asprintf(&prompt, _("Passphrase for the new signing key of %s"),
+                                        if (asprintf(&prompt, _("passphrase for the new signing key of %s"),
                                                      m->acct.name) < 0)
                                                 r = ps_error_set(&err, ENOMEM, "out of memory");
                                         else

@@ -306,6 +306,32 @@ lsattr -d "$R/home/plain/.config/containers" | cut -c5 | grep -q i && ok "--adop
 check "add-podman --json" P --json user add-podman --no-password plain
 check_out '"locked": true' "json: locked"
 
+# ---------------------------------------------------------------- secrets asked on a terminal
+if command -v script >/dev/null; then
+    # answers are typed only once the prompt is there (the prompt flushes input typed ahead)
+    (for l in 'ian pw' 'ian typo' 'ian pw' 'ian pw' 'ian key pp' 'ian key pp'; do sleep 1; echo "$l"; done) |
+        script -qec "'$PODSEC' --root '$R' user add-imagemaker 'ian@$REG/ian'" /dev/null > "$T/.out" 2>&1
+    rc=$?
+    [ $rc = 0 ] && ok "interactive add-imagemaker: exit 0" || { notok "interactive add-imagemaker: exit $rc"; sed 's/^/#   /' "$T/.out" | tail; }
+    check_out "New password for ian: " "asks for the password"
+    check_out "Retype new password for ian: " "asks for it twice"
+    check_out "entries differ; try again" "a mismatch is asked again"
+    check_out "Passphrase for the new signing key of ian: " "asks for the key passphrase"
+    grep -q 'ian pw\|ian key pp' "$T/.out" && notok "secrets are not echoed" || ok "secrets are not echoed"
+    IH=$(awk -F: '$1=="ian" {print $2}' "$R/etc/shadow")
+    python3 -W ignore -c 'import crypt,sys; sys.exit(0 if crypt.crypt("ian pw", sys.argv[1]) == sys.argv[1] else 1)' "$IH" \
+        && ok "the password typed is set" || notok "the password typed is set ($IH)"
+    echo data > "$T/data"; chmod 644 "$T/data"
+    check "the passphrase typed protects ian's key" as_user ian gpg --batch --pinentry-mode loopback --passphrase 'ian key pp' \
+        -o /dev/null --sign "$T/data"
+    as_user ian gpgconf --kill all
+    check_rc 2 "a wrong passphrase does not unlock it" as_user ian gpg --batch --pinentry-mode loopback --passphrase 'wrong' \
+        -o /dev/null --sign "$T/data"
+    as_user ian gpgconf --kill all
+else
+    ok "interactive prompts # SKIP script(1) not installed"
+fi
+
 # ---------------------------------------------------------------- the host
 [ "$(host_state)" = "$HOST_BEFORE" ] && ok "host passwd, group, shadow, gshadow, subuid, subgid untouched" || notok "host account files changed"
 no_agents && ok "no gpg-agent left at the end" || notok "gpg-agent left at the end"
