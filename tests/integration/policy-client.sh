@@ -14,6 +14,15 @@ need jq gpg nginx curl sha256sum groupadd useradd
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (groupadd/useradd --prefix, chown)"
 
+pc_cleanup() {   # stop the gpg-agents of the test's keyrings, then lib.sh's cleanup
+    local h
+    for h in "$T/gnupg" "$T"/A/home/*/.gnupg; do
+        [ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1
+    done
+    _cleanup
+}
+trap pc_cleanup EXIT
+
 IP=192.0.2.10                  # the registry node's address (TEST-NET-1; never contacted)
 KEYS_HOST=/var/sigstore/keys
 export GNUPGHOME=$T/gnupg      # keys of the fallback image makers and of the policy admin
