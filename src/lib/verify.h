@@ -16,6 +16,9 @@
  *     bytes and its signed identity must satisfy signedIdentity
  *     (identity.h).  One valid signature satisfies the requirement; none
  *     at all is "A signature was required, but no signature exists";
+ *     a stored blob that is not a signature at all (ps_verify_sig_format)
+ *     makes c/image refuse every signature of the image, so it rejects
+ *     the requirement even when another signature is valid;
  *  4. sigstoreSigned is not supported by podsec yet: the verdict is
  *     "could not check".
  *
