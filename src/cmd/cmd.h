@@ -47,3 +47,6 @@ PS_CMD(cmd_image_verify);
 PS_CMD(cmd_image_sign);
 PS_CMD(cmd_image_save);
 PS_CMD(cmd_check_containers);
+PS_CMD(cmd_check_kubeapi);
+PS_CMD(cmd_check_vuln);
+PS_CMD(cmd_check_build_image);
