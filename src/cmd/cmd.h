@@ -47,6 +47,8 @@ PS_CMD(cmd_image_verify);
 PS_CMD(cmd_image_sign);
 PS_CMD(cmd_image_save);
 PS_CMD(cmd_check_containers);
+PS_CMD(cmd_check_policy);
+PS_CMD(cmd_check_images);
 PS_CMD(cmd_check_kubeapi);
 PS_CMD(cmd_check_vuln);
 PS_CMD(cmd_check_build_image);
