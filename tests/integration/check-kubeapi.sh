@@ -260,6 +260,13 @@ EOF
     check "a syslog entry carries the projection" grep -q 'podsec-inotify-check-kubeapi\[[0-9]*\]: Critical: \["2024-03-01T10:00:03.000111Z","203.0.113.7","Unauthorized"\]' "$CAP"
     check "the malformed line is a Warning at user.notice (<13>) with its offset" \
         grep -q '^<13>.* podsec-inotify-check-kubeapi\[[0-9]*\]: Warning: malformed audit event.* at offset [0-9]* of ' "$CAP"
+    # the nagwad filter the package ships turns them into its buckets
+    sed -f "$PODSEC_SRC/data/nagwad/podsec.sed" "$CAP" > "$T/nagwad"
+    n=$(grep -c '^podsec-inotify-check-kubeapi:CRITICAL:podsec-inotify-check-kubeapi(Critical) \["' "$T/nagwad")
+    [ "$n" = "$want" ] && ok "nagwad's filter puts every event in the kubeapi bucket as CRITICAL" \
+        || notok "nagwad's filter: $n CRITICAL lines, expected $want"
+    check "nagwad's filter: the malformed line is a WARNING" \
+        grep -q '^podsec-inotify-check-kubeapi:WARNING:podsec-inotify-check-kubeapi(Warning) malformed audit event' "$T/nagwad"
 else
     ok "# SKIP syslog checks: /dev/log exists (not ours to bind)"
 fi

@@ -138,6 +138,11 @@ if [ -n "$OWN_DEVLOG" ]; then
     check "Low entry at <13>" grep -q '^<13>.* podsec-inotify-check-vuln\[[0-9]*\]: Low: Vulnerabilities were found' "$CAP"
     check "Fatal entry at <9>" grep -q '^<9>.* podsec-inotify-check-vuln\[[0-9]*\]: Fatal: ' "$CAP"
     grep -q 'podsec-inotify-check-vuln\[[0-9]*\]: [A-Za-z]*: In the reg.test/clean:1 image' "$CAP" && notok "a clean image is not logged" || ok "a clean image is not logged"
+    sed -f "$PODSEC_SRC/data/nagwad/podsec.sed" "$CAP" > "$T/nagwad"
+    check "nagwad's filter: High is a CRITICAL of the check-vuln bucket" \
+        grep -qx 'podsec-inotify-check-vuln:CRITICAL:podsec-inotify-check-vuln(High) In the image reg.test/high:1 of the user root high vulnerabilities found.' "$T/nagwad"
+    check "nagwad's filter: Fatal is CRITICAL" grep -q '^podsec-inotify-check-vuln:CRITICAL:podsec-inotify-check-vuln(Fatal) The trivy vulnerability analysis command failed' "$T/nagwad"
+    grep -q '(Low)' "$T/nagwad" && notok "nagwad's filter drops Low" || ok "nagwad's filter drops Low"
 fi
 
 # ---- several images: the worst state wins (CRITICAL > UNKNOWN > WARNING > OK) ------
@@ -257,4 +262,95 @@ check_rc 1 "podsec-inotify-build-invulnerable-image without arguments" "$B/podse
 check_out "^Format: .*podsec-inotify-build-invulnerable-image <image_name>" "the original's Format line"
 check_rc 0 "--dry-run says what it would do" "$PODSEC" --dry-run check build-image "$(img clean)" "$T/ctx/Dockerfile"
 check_out "^would build reg.test/clean:1 from $T/ctx/Dockerfile in \., then scan it with http://trivy.local:4954$" "plan"
+if [ -n "$OWN_DEVLOG" ]; then
+    sed -f "$PODSEC_SRC/data/nagwad/podsec.sed" "$CAP" > "$T/nagwad"
+    check "nagwad's filter: a failed build is CRITICAL in the build-invulnerable-image bucket" \
+        grep -qx 'podsec-inotify-build-invulnerable-image:CRITICAL:podsec-inotify-build-invulnerable-image(Fatal) Building image reg.test/broken:1 failed. Image analysis is skipped.' "$T/nagwad"
+    check "nagwad's filter: a CRITICAL built image likewise" \
+        grep -q '^podsec-inotify-build-invulnerable-image:CRITICAL:podsec-inotify-build-invulnerable-image(Critical) In the image reg.test/multi-target:1' "$T/nagwad"
+fi
+
+# ---- the service files in data/ -------------------------------------------------------
+U=$T/units; mkdir -p "$U"
+for f in "$PODSEC_SRC"/data/systemd/*; do
+    sed "s|@BINDIR@|$(dirname "$PODSEC")|g" "$f" > "$U/$(basename "$f" .in)"
+done
+if command -v systemd-analyze >/dev/null 2>&1; then
+    check "systemd-analyze verify accepts every unit and timer" systemd-analyze verify "$U"/*.service "$U"/*.timer
+fi
+grep -h '^ExecStart=' "$U"/*.service > "$T/execstart"
+grep -q '[<>|&]' "$T/execstart" && notok "no shell redirections in ExecStart (systemd passes them as arguments)" \
+    || ok "no shell redirections in ExecStart (systemd passes them as arguments)"
+grep -l '^Requires=' "$U"/*.timer >/dev/null 2>&1 && notok "timers do not Require their service" || ok "timers do not Require their service"
+while read -r line; do
+    # shellcheck disable=SC2086
+    set -- ${line#ExecStart=}
+    shift   # the podsec binary
+    verb="$1 $2"
+    # shellcheck disable=SC2086
+    if "$PODSEC" $verb --help >/dev/null 2>&1; then ok "ExecStart '$*': podsec knows '$verb'"
+    else ok "# SKIP ExecStart '$*': '$verb' is not built into this podsec yet"; fi
+done < "$T/execstart"
+mkdir -p "$T/empty-root"
+check_rc 0 "the kubeapi mail unit's command line: nothing to mail, exit 0" "$PODSEC" --root "$T/empty-root" check kubeapi -m
+check_rc 0 "the vuln unit's command line under --root --dry-run" "$PODSEC" --root "$R" --dry-run check vuln
+
+# icinga2 reads data/icinga2/podsec.conf and runs the plugins it defines
+if command -v icinga2 >/dev/null 2>&1; then
+    I=$T/icinga; mkdir -p "$I"/{lib,log,cache,spool,run,perfdata,tmp}
+    KR=$T/kroot; mkdir -p "$KR/var/lib/podsec/u7s/log/kubeapi"
+    printf '["2024-05-01T00:00:01.000001Z","10.0.0.1","pods is forbidden"]\n' > "$KR/var/lib/podsec/u7s/log/kubeapi/forbidden.log"
+    printf '#!/bin/sh\nexec "%s" --root "%s" "$@"\n' "$PODSEC" "$KR" > "$B/podsec-kroot"
+    chmod 755 "$B/podsec-kroot"
+    sed "s|@BINDIR@|$(dirname "$PODSEC")|g" "$PODSEC_SRC/data/icinga2/podsec.conf.in" > "$I/podsec.conf"
+    {
+        printf 'const PluginDir = "/usr/lib/nagios/plugins"\nconst ManubulonPluginDir = "/usr/lib/nagios/plugins"\n'
+        printf 'const PluginContribDir = "/usr/lib/nagios/plugins"\nconst NodeName = "podsec-node"\n'
+        printf 'const ZoneName = "podsec-node"\nconst TicketSalt = ""\ninclude <itl>\ninclude <plugins>\n'
+        printf 'object CheckerComponent "checker" { }\n'
+        printf 'object FileLogger "main-log" { severity = "information"; path = "%s/log/icinga2.log" }\n' "$I"
+        printf 'object PerfdataWriter "perfdata" {\n'
+        printf '  service_perfdata_path = "%s/perfdata/service-perfdata"\n  service_temp_path = "%s/tmp/service-perfdata"\n' "$I" "$I"
+        printf '  host_perfdata_path = "%s/perfdata/host-perfdata"\n  host_temp_path = "%s/tmp/host-perfdata"\n' "$I" "$I"
+        printf '  service_format_template = "SERVICE::$service.name$\\tSTATE::$service.state$\\tOUTPUT::$service.output$\\tPERF::$service.perfdata$"\n'
+        printf '  rotation_interval = 1s\n}\n'
+        printf '/* what the distribution'"'"'s conf.d and nagwad provide */\n'
+        printf 'template Service "generic-service" { max_check_attempts = 1; check_interval = 1s; retry_interval = 1s }\n'
+        printf 'template Service "nagwad-service" { check_command = "dummy"; vars.dummy_state = 0 }\n'
+        printf 'object HostGroup "nagwad-nodes" { }\n'
+        printf 'include "%s/podsec.conf"\n' "$I"
+        printf 'object Host "plugin-node" {\n  import "podsec-host"\n  check_command = "dummy"; vars.dummy_state = 0\n'
+        printf '  vars.podsec_kubernetes = true\n  vars.podsec_sudo = false\n  vars.podsec_check_interval = 1s\n'
+        printf '  vars.podsec_binary = "%s/podsec-kroot"\n  vars.podsec_trivy = "%s/trivy"\n' "$B" "$B"
+        printf '  vars.podsec_vuln_images = [ "reg.test/high:1", "reg.test/clean:1" ]\n}\n'
+        printf 'object Host "nagwad-node" {\n  import "podsec-host"\n  groups += [ "nagwad-nodes" ]\n'
+        printf '  check_command = "dummy"; vars.dummy_state = 0\n}\n'
+    } > "$I/icinga2.conf"
+    D=(-DConfiguration.DataDir="$I/lib" -DConfiguration.LogDir="$I/log" -DConfiguration.CacheDir="$I/cache"
+       -DConfiguration.SpoolDir="$I/spool" -DConfiguration.InitRunDir="$I/run" -DConfiguration.PidPath="$I/run/icinga2.pid"
+       -DConfiguration.StatePath="$I/lib/icinga2.state" -DConfiguration.ObjectsPath="$I/cache/icinga2.debug"
+       -DConfiguration.VarsPath="$I/cache/icinga2.vars" -DConfiguration.ModAttrPath="$I/lib/modified-attributes.conf"
+       -DConfiguration.RunAsUser=root -DConfiguration.RunAsGroup=root)
+    check "icinga2 accepts data/icinga2/podsec.conf" icinga2 daemon -C -c "$I/icinga2.conf" "${D[@]}"
+    icinga2 object list --type Service "${D[@]}" > "$T/objects" 2>&1
+    n=$(grep -c "Object 'nagwad-node!podsec-inotify-" "$T/objects"); [ "$n" = 6 ] && ok "the nagwad node gets the six buckets" || notok "the nagwad node gets $n buckets, expected 6"
+    n=$(grep -c "Object 'plugin-node!podsec-check-" "$T/objects"); [ "$n" = 4 ] && ok "the plugin node gets the four podsec plugins" || notok "the plugin node gets $n plugins, expected 4"
+    grep -q "Object 'nagwad-node!podsec-check-" "$T/objects" && notok "no plugins on the nagwad node" || ok "no plugins on the nagwad node"
+    icinga2 daemon -c "$I/icinga2.conf" "${D[@]}" > "$I/daemon.out" 2>&1 &
+    _pids+=($!)
+    wait_record() {   # SERVICE STATE: the latest record of SERVICE has STATE
+        local i; for i in $(seq 150); do
+            if cat "$I"/perfdata/service-perfdata* 2>/dev/null | grep "^SERVICE::$1"$'\t' | tail -1 | grep -q "STATE::$2"$'\t'; then
+                cat "$I"/perfdata/service-perfdata* | grep "^SERVICE::$1"$'\t' | tail -1 > "$T/record"; return 0; fi
+            sleep 0.2
+        done; return 1
+    }
+    check "icinga2 runs podsec-check-vuln: WARNING for a HIGH image" wait_record podsec-check-vuln WARNING
+    # (the output's long part follows on the next lines of the record, then PERF)
+    check "... with podsec's status line" grep -q $'\tOUTPUT::VULN WARNING: 2 images scanned: 0 with CRITICAL, 1 with HIGH vulnerabilities, 0 not scanned' "$T/record"
+    check "... and its perfdata" grep -q $'\tPERF::images=2;;;0 critical=0;;;0 high=2;;;0 failed=0;;;0$' "$I"/perfdata/service-perfdata*
+    check "icinga2 runs podsec-check-kubeapi --nagios: CRITICAL for a waiting denied request" wait_record podsec-check-kubeapi CRITICAL
+    check "... with the count as perfdata" grep -q $'\tPERF::denied=1;;0;0$' "$I"/perfdata/service-perfdata*
+fi
 finish
+
