@@ -159,7 +159,7 @@ static void on_event(void *ud, const ps_ls_event *ev)
         case PS_LS_EV_PHASE:
                 if (ctx->verbose) {
                         clear_line(ui);
-                        ps_info(ctx, "%s", ev->text);
+                        ps_info(ctx, "[%.2f s] %s", ev->seconds, ev->text);
                 }
                 return;
         case PS_LS_EV_PLAN:
@@ -174,12 +174,16 @@ static void on_event(void *ud, const ps_ls_event *ev)
                 if (ctx->json)
                         return;
                 clear_line(ui);
+                if (ctx->verbose)
+                        fprintf(stderr, "[%.2f s] ", ev->seconds);
                 ps_info(ctx, _("pushed %s (%s)"), ev->ref, ev->digest);
                 return;
         case PS_LS_EV_SIGNED:
                 if (ctx->json)
                         return;
                 clear_line(ui);
+                if (ctx->verbose)
+                        fprintf(stderr, "[%.2f s] ", ev->seconds);
                 ps_info(ctx, _("signed %s (%s): %s"), ev->ref, ev->digest, ev->path ? ev->path : "");
                 return;
         case PS_LS_EV_SIGNED_BEFORE:

@@ -37,6 +37,8 @@ const char *const ps_ls_archs[] = { "amd64", "arm64", "arm", "ppc64le", "386", N
 #define LS_CHUNK ((size_t)8 << 20)
 /* blobs finishing their upload at the same time once the read is done */
 #define LS_FINISH_SLOTS 4
+/* threads computing signatures */
+#define LS_SIGNERS 2
 #define LS_RETIRED_PREFIX "k8s-"
 #define LS_ALIAS_PLATFORM "c10f"
 #define LS_ALIAS_NS "k8s-c10f2"
@@ -330,6 +332,7 @@ struct image {
         char **dests;
         char **stores;                  /* signature store base per destination */
         bool dup;                       /* same destinations and digest as an earlier entry */
+        size_t res_idx;                 /* its entry in the result */
         struct node root;
 };
 
@@ -368,10 +371,23 @@ struct ls {
         /* failure */
         ps_ls_stage stage;
         bool seen_entry;
-        /* signing */
+        /* signing (see "signing" below) */
         ps_gpg_sign_opts gopts;
-        ps_gpg_verifier *verifier;
+        ps_gpg_verifier *verifier;      /* the main thread's */
         bool verifier_tried;
+        pthread_mutex_t smu;
+        pthread_cond_t scv;
+        pthread_t probe_th;
+        bool probe_started, probe_done;
+        int probe_rc;
+        ps_error probe_err;
+        char *keydata;
+        size_t keylen;
+        struct sigjob *jobs;
+        size_t n_jobs, next_job;
+        bool jobs_planned, sign_stop;
+        pthread_t signers[LS_SIGNERS];
+        int n_signers;
         ps_registry *reg;
 };
 
@@ -798,6 +814,11 @@ static int want(struct ls *ls, const ps_descriptor *d, int owner, ps_error *err)
 /* ------------------------------------------------------------------ */
 /* the read                                                            */
 
+static void plan_signing(struct ls *ls);
+static bool probe_failed(struct ls *ls);
+static int store_for(struct ls *ls, const char *ref, char **out, ps_error *err);
+static int store_writable(struct ls *ls, const char *url, ps_error *err);
+
 static void image_node_clear(struct node *n)
 {
         for (size_t i = 0; i < n->n_kids; i++)
@@ -880,6 +901,27 @@ static int on_index(void *ud, ps_index *idx, ps_error *err)
                         }
                         ls->img[i].dup = true;
                 }
+        /* where the signatures go: known now, so a wrong store stops the read */
+        for (size_t i = 0; i < ls->n_img && !o->dry_run; i++) {
+                struct image *im = &ls->img[i];
+                if (im->dup)
+                        continue;
+                size_t nd = 0;
+                while (im->dests[nd])
+                        nd++;
+                im->stores = calloc(nd + 1, sizeof(char *));
+                if (!im->stores)
+                        return ps_error_errno(err, ENOMEM, "signature stores");
+                for (size_t d = 0; d < nd; d++) {
+                        r = store_for(ls, im->dests[d], &im->stores[d], err);
+                        if (r >= 0)
+                                r = store_writable(ls, im->stores[d], err);
+                        if (r < 0) {
+                                ls->stage = PS_LS_SIGN;
+                                return r;
+                        }
+                }
+        }
         for (size_t i = 0; i < ls->n_img; i++)
                 if ((r = want(ls, ls->img[i].desc, (int)i, err)) < 0)
                         return r;
@@ -927,6 +969,11 @@ static int on_blob(void *ud, ps_archive *ar, const ps_archive_blob *ab, ps_error
 {
         struct ls *ls = ud;
         ls->seen_entry = true;
+        if (probe_failed(ls)) {
+                ls->stage = PS_LS_SIGN;
+                return ps_error_set(err, ls->probe_err.code ? ls->probe_err.code : EIO, "%s",
+                                    ps_error_msg(&ls->probe_err));
+        }
         struct blob *b = blob_get(ls, &ab->digest, err);
         if (!b)
                 return -ENOMEM;
@@ -942,6 +989,7 @@ static int on_blob(void *ud, ps_archive *ar, const ps_archive_blob *ab, ps_error
                 emit_progress(ls, false);
                 return b->meta ? process(ls, b, err) : 0;
         }
+        plan_signing(ls);
         enum how how;
         if (ls->o->dry_run)
                 how = B_VERIFIED;
@@ -1324,59 +1372,132 @@ static int push_tree(struct ls *ls, const char *repo, const struct node *n, cons
         return 0;
 }
 
-/* The signing key's public part in a private verifier, to recognise our
- * own earlier signatures.  Without it every run signs again. */
-static ps_gpg_verifier *own_verifier(struct ls *ls)
+/* ------------------------------------------------------------------ */
+/* signing                                                             */
+/*
+ * Signatures are computed while the archive is still being read: once
+ * index.json and every manifest it names are known (a `podsec image save`
+ * archive has them before its layers), a job per (destination, manifest)
+ * goes to LS_SIGNERS threads, which also look for a signature of ours that
+ * is already in the store.  The signatures stay in memory; each is written
+ * only after its manifest has been pushed.  A run that fails writes none.
+ * The key is tried first (in its own thread, next to the read): a missing
+ * key or a wrong passphrase stops the read.
+ */
+
+struct sigjob {
+        const char *ref;                /* destination (owned by the image) */
+        char *repo;
+        const char *store;
+        struct blob *b;                 /* the manifest or index */
+        bool done;
+        int rc;
+        ps_error err;
+        void *sig;
+        size_t siglen;
+        unsigned existing;              /* > 0: our signature-N for REF is there */
+};
+
+static const char *gnupg_home(const ps_loadsign_opts *o, char **buf)
 {
-        if (ls->verifier_tried)
-                return ls->verifier;
-        ls->verifier_tried = true;
-        const char *home = ls->o->gnupg_home;
-        _cleanup_free_ char *def = NULL;
+        const char *home = o->gnupg_home;
         if (!home || !*home)
                 home = getenv("GNUPGHOME");
         if (!home || !*home) {
                 const char *h = getenv("HOME");
                 if (!h || !*h)
                         return NULL;
-                def = ps_path_join(h, ".gnupg");
-                home = def;
+                *buf = ps_path_join(h, ".gnupg");
+                home = *buf;
         }
-        ps_error e = PS_ERROR_INIT;
-        _cleanup_free_ char *key = NULL;
-        size_t len = 0;
-        ps_gpg_verifier *v = NULL;
-        if (!home || ps_gpgkey_export(home, ls->res->key_fingerprint, &key, &len, &e) < 0 ||
-            ps_gpg_verifier_new(&v, &e) < 0 ||
-            ps_gpg_verifier_add_key_data(v, key, len, "the signing key", NULL, &e) < 0) {
-                ps_gpg_verifier_free(v);
-                ps_error_clear(&e);
-                return NULL;
-        }
-        ls->verifier = v;
-        return v;
+        return home;
 }
 
-/* Already signed by us for REF?  1 with *index set, 0 no. */
-static int signed_before(struct ls *ls, const char *store, const char *repo, const char *ref,
-                         const struct blob *b, unsigned *index)
+static void *probe_thread(void *arg)
 {
-        ps_gpg_verifier *v = own_verifier(ls);
-        if (!v)
-                return 0;
+        struct ls *ls = arg;
+        static const char probe[] = "podsec image load-sign: signing key check\n";
+        ps_error e = PS_ERROR_INIT;
+        void *sig = NULL;
+        size_t siglen = 0;
+        char *fpr = NULL, *key = NULL;
+        size_t keylen = 0;
+        int r = ps_gpg_sign(&ls->gopts, probe, sizeof(probe) - 1, &sig, &siglen, &fpr, &e);
+        free(sig);
+        if (r >= 0) {
+                /* the public key, to recognise our own signatures later */
+                _cleanup_free_ char *buf = NULL;
+                const char *home = gnupg_home(ls->o, &buf);
+                ps_error e2 = PS_ERROR_INIT;
+                if (!home || ps_gpgkey_export(home, fpr, &key, &keylen, &e2) < 0) {
+                        key = NULL;
+                        keylen = 0;
+                }
+                ps_error_clear(&e2);
+        }
+        pthread_mutex_lock(&ls->smu);
+        ls->probe_done = true;
+        ls->probe_rc = r;
+        ls->probe_err = e;
+        ls->res->key_fingerprint = fpr;
+        ls->keydata = key;
+        ls->keylen = keylen;
+        pthread_cond_broadcast(&ls->scv);
+        pthread_mutex_unlock(&ls->smu);
+        return NULL;
+}
+
+static bool probe_failed(struct ls *ls)
+{
+        pthread_mutex_lock(&ls->smu);
+        bool f = ls->probe_done && ls->probe_rc < 0;
+        pthread_mutex_unlock(&ls->smu);
+        return f;
+}
+
+static int probe_wait(struct ls *ls, ps_error *err)
+{
+        if (ls->probe_started) {
+                pthread_join(ls->probe_th, NULL);
+                ls->probe_started = false;
+        }
+        if (ls->probe_rc < 0) {
+                ls->stage = PS_LS_SIGN;
+                return ps_error_set(err, ls->probe_err.code ? ls->probe_err.code : EIO, "%s",
+                                    ps_error_msg(&ls->probe_err));
+        }
+        return 0;
+}
+
+/* Our signature of B for REF in STORE?  *index = N when found.  *v is the
+ * caller's verifier (made on first use). */
+static bool signed_before(struct ls *ls, ps_gpg_verifier **v, bool *tried, const char *store, const char *repo,
+                          const char *ref, const struct blob *b, unsigned *index)
+{
         ps_sig_list l = { 0 };
         ps_error e = PS_ERROR_INIT;
         ps_sigstore_read_opts ro = { .root = ls->o->root };
-        if (ps_sigstore_read(store, repo, b->digest.str, &ro, &l, &e) < 0) {
+        if (ps_sigstore_read(store, repo, b->digest.str, &ro, &l, &e) < 0 || l.n == 0) {
                 ps_error_clear(&e);
-                return 0;
+                ps_sig_list_clear(&l);
+                return false;
         }
-        int found = 0;
-        for (size_t i = 0; i < l.n && !found; i++) {
+        if (!*v && !*tried) {
+                *tried = true;
+                if (ls->keydata && (ps_gpg_verifier_new(v, &e) < 0 ||
+                                    ps_gpg_verifier_add_key_data(*v, ls->keydata, ls->keylen, "the signing key",
+                                                                 NULL, &e) < 0)) {
+                        ps_gpg_verifier_free(*v);
+                        *v = NULL;
+                }
+                ps_error_clear(&e);
+        }
+        bool found = false;
+        for (size_t i = 0; *v && i < l.n && !found; i++) {
                 ps_sig_verified out = { 0 };
-                if (ps_sig_verify_manifest(v, l.v[i].data, l.v[i].len, b->data, (size_t)b->size, ref, &out, &e) ==
+                if (ps_sig_verify_manifest(*v, l.v[i].data, l.v[i].len, b->data, (size_t)b->size, ref, &out, &e) ==
                     0) {
-                        found = 1;
+                        found = true;
                         *index = (unsigned)i + 1;
                 }
                 ps_sig_verified_clear(&out);
@@ -1384,6 +1505,161 @@ static int signed_before(struct ls *ls, const char *store, const char *repo, con
         }
         ps_sig_list_clear(&l);
         return found;
+}
+
+static void sign_job(struct ls *ls, struct sigjob *j, ps_gpg_verifier **v, bool *tried)
+{
+        unsigned index = 0;
+        if (signed_before(ls, v, tried, j->store, j->repo, j->ref, j->b, &index)) {
+                j->existing = index;
+                j->rc = 0;
+                return;
+        }
+        j->rc = ps_sig_sign_manifest(j->b->data, (size_t)j->b->size, j->ref, &ls->gopts, &j->sig, &j->siglen,
+                                     NULL, &j->err);
+}
+
+static void *signer_thread(void *arg)
+{
+        struct ls *ls = arg;
+        ps_gpg_verifier *v = NULL;
+        bool tried = false;
+        pthread_mutex_lock(&ls->smu);
+        while (!ls->probe_done && !ls->sign_stop)
+                pthread_cond_wait(&ls->scv, &ls->smu);
+        while (ls->probe_rc >= 0 && !ls->sign_stop && ls->next_job < ls->n_jobs) {
+                struct sigjob *j = &ls->jobs[ls->next_job++];
+                pthread_mutex_unlock(&ls->smu);
+                sign_job(ls, j, &v, &tried);
+                pthread_mutex_lock(&ls->smu);
+                j->done = true;
+                pthread_cond_broadcast(&ls->scv);
+        }
+        pthread_mutex_unlock(&ls->smu);
+        ps_gpg_verifier_free(v);
+        return NULL;
+}
+
+static void signers_stop(struct ls *ls)
+{
+        pthread_mutex_lock(&ls->smu);
+        ls->sign_stop = true;
+        pthread_cond_broadcast(&ls->scv);
+        pthread_mutex_unlock(&ls->smu);
+        for (int i = 0; i < ls->n_signers; i++)
+                pthread_join(ls->signers[i], NULL);
+        ls->n_signers = 0;
+        if (ls->probe_started) {
+                pthread_join(ls->probe_th, NULL);
+                ls->probe_started = false;
+        }
+}
+
+/* The manifests and indexes of an image, from what is in memory; false
+ * when something is missing or does not parse (the final check says
+ * what). */
+static bool light_nodes(struct ls *ls, const ps_descriptor *d, unsigned depth, struct blob ***v, size_t *n,
+                        size_t *cap)
+{
+        struct blob *b = blob_find(ls, &d->digest);
+        if (!b || b->how != B_KEPT || depth > PS_ARCHIVE_MAX_NESTING)
+                return false;
+        ps_oci_kind k = ps_oci_kind_of(d->media_type);
+        if (ps_oci_kind_is_index(k)) {
+                ps_index *x = NULL;
+                ps_error e = PS_ERROR_INIT;
+                if (ps_index_parse(b->data, (size_t)b->size, d->media_type, &x, &e) < 0) {
+                        ps_error_clear(&e);
+                        return false;
+                }
+                bool ok = x->n_manifests > 0;
+                for (size_t i = 0; ok && i < x->n_manifests; i++)
+                        ok = light_nodes(ls, &x->manifests[i], depth + 1, v, n, cap);
+                ps_index_free(x);
+                if (!ok)
+                        return false;
+        } else if (!ps_oci_kind_is_manifest(k)) {
+                return false;
+        }
+        for (size_t i = 0; i < *n; i++)
+                if ((*v)[i] == b)
+                        return true;
+        if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 8;
+                struct blob **nv = realloc(*v, nc * sizeof(*nv));
+                if (!nv)
+                        return false;
+                *v = nv;
+                *cap = nc;
+        }
+        (*v)[(*n)++] = b;
+        return true;
+}
+
+/* Once every manifest is known: queue the signatures and start the
+ * signers.  Nothing is queued when something is missing. */
+static void plan_signing(struct ls *ls)
+{
+        if (ls->jobs_planned || ls->o->dry_run || !ls->index || ls->pending)
+                return;
+        ls->jobs_planned = true;
+        struct sigjob *jobs = NULL;
+        size_t n = 0, cap = 0;
+        bool ok = true;
+        for (size_t i = 0; ok && i < ls->n_img; i++) {
+                struct image *im = &ls->img[i];
+                if (im->dup)
+                        continue;
+                _cleanup_free_ struct blob **v = NULL;
+                size_t nv = 0, cv = 0;
+                ok = light_nodes(ls, im->desc, 0, &v, &nv, &cv);
+                for (size_t d = 0; ok && im->dests[d]; d++)
+                        for (size_t k = 0; ok && k < nv; k++) {
+                                if (n == cap) {
+                                        size_t nc = cap ? cap * 2 : 16;
+                                        struct sigjob *nj = realloc(jobs, nc * sizeof(*nj));
+                                        if (!nj) {
+                                                ok = false;
+                                                break;
+                                        }
+                                        jobs = nj;
+                                        cap = nc;
+                                }
+                                struct sigjob *j = &jobs[n];
+                                memset(j, 0, sizeof(*j));
+                                j->ref = im->dests[d];
+                                j->store = im->stores[d];
+                                j->b = v[k];
+                                j->repo = ref_repo(im->dests[d]);
+                                if (!j->repo)
+                                        ok = false;
+                                else
+                                        n++;
+                        }
+        }
+        if (!ok) {
+                for (size_t i = 0; i < n; i++)
+                        free(jobs[i].repo);
+                free(jobs);
+                return;
+        }
+        ls->jobs = jobs;
+        ls->n_jobs = n;
+        for (int i = 0; i < LS_SIGNERS && (size_t)i < n; i++) {
+                if (pthread_create(&ls->signers[ls->n_signers], NULL, signer_thread, ls) != 0)
+                        break;
+                ls->n_signers++;
+        }
+        if (ls->n_signers == 0)
+                ls->n_jobs = 0;         /* signed in the main thread then */
+}
+
+static struct sigjob *find_job(struct ls *ls, const char *ref, const struct blob *b)
+{
+        for (size_t i = 0; i < ls->n_jobs; i++)
+                if (ls->jobs[i].ref == ref && ls->jobs[i].b == b)
+                        return &ls->jobs[i];
+        return NULL;
 }
 
 static int add_sig(ps_ls_dest *d, const char *digest, const char *path, unsigned index, bool existed)
@@ -1404,17 +1680,35 @@ static int add_sig(ps_ls_dest *d, const char *digest, const char *path, unsigned
         return 0;
 }
 
-static int sign_tree(struct ls *ls, const char *ref, const char *repo, const char *store, const struct node *n,
-                     ps_ls_dest *dres, ps_error *err)
+/* Sign manifest B of REF (pushed already) and store the signature. */
+static int sign_one(struct ls *ls, const char *ref, const char *repo, const char *store, const struct blob *b,
+                    ps_ls_dest *dres, ps_error *err)
 {
-        for (size_t i = 0; i < n->n_kids; i++) {
-                int r = sign_tree(ls, ref, repo, store, &n->kids[i], dres, err);
-                if (r < 0)
-                        return r;
-        }
-        const struct blob *b = n->b;
+        struct sigjob *j = find_job(ls, ref, b);
+        _cleanup_free_ void *own = NULL;
+        const void *sig = NULL;
+        size_t siglen = 0;
         unsigned index = 0;
-        if (signed_before(ls, store, repo, ref, b, &index) == 1) {
+        int r;
+        if (j) {
+                pthread_mutex_lock(&ls->smu);
+                while (!j->done)
+                        pthread_cond_wait(&ls->scv, &ls->smu);
+                pthread_mutex_unlock(&ls->smu);
+                if (j->rc < 0) {
+                        ps_error_set(err, j->err.code ? j->err.code : EIO, "%s", ps_error_msg(&j->err));
+                        return ps_error_wrap(err, "signing %s (%s)", ref, b->digest.str);
+                }
+                index = j->existing;
+                sig = j->sig;
+                siglen = j->siglen;
+        } else if (!signed_before(ls, &ls->verifier, &ls->verifier_tried, store, repo, ref, b, &index)) {
+                r = ps_sig_sign_manifest(b->data, (size_t)b->size, ref, &ls->gopts, &own, &siglen, NULL, err);
+                if (r < 0)
+                        return ps_error_wrap(err, "signing %s (%s)", ref, b->digest.str);
+                sig = own;
+        }
+        if (index) {
                 _cleanup_free_ char *dir = NULL, *path = NULL;
                 ps_error e = PS_ERROR_INIT;
                 if (ps_sigstore_local_dir(ls->o->root, store, repo, b->digest.str, &dir, &e) == 0 &&
@@ -1429,11 +1723,6 @@ static int sign_tree(struct ls *ls, const char *ref, const char *repo, const cha
                 emit(ls, &ev);
                 return 0;
         }
-        _cleanup_free_ void *sig = NULL;
-        size_t siglen = 0;
-        int r = ps_sig_sign_manifest(b->data, (size_t)b->size, ref, &ls->gopts, &sig, &siglen, NULL, err);
-        if (r < 0)
-                return ps_error_wrap(err, "signing %s (%s)", ref, b->digest.str);
         _cleanup_free_ char *path = NULL;
         r = ps_sigstore_write(ls->o->root, store, repo, b->digest.str, sig, siglen, &index, &path, err);
         if (r < 0)
@@ -1445,6 +1734,18 @@ static int sign_tree(struct ls *ls, const char *ref, const char *repo, const cha
                            .index = index };
         emit(ls, &ev);
         return 0;
+}
+
+/* Every manifest of the tree, per-platform ones before their index. */
+static int sign_tree(struct ls *ls, const char *ref, const char *repo, const char *store, const struct node *n,
+                     ps_ls_dest *dres, ps_error *err)
+{
+        for (size_t i = 0; i < n->n_kids; i++) {
+                int r = sign_tree(ls, ref, repo, store, &n->kids[i], dres, err);
+                if (r < 0)
+                        return r;
+        }
+        return sign_one(ls, ref, repo, store, n->b, dres, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1502,6 +1803,17 @@ static void noop_free(void *p)
 
 static void ls_cleanup(struct ls *ls)
 {
+        signers_stop(ls);
+        for (size_t i = 0; i < ls->n_jobs; i++) {
+                free(ls->jobs[i].repo);
+                free(ls->jobs[i].sig);
+                ps_error_clear(&ls->jobs[i].err);
+        }
+        free(ls->jobs);
+        free(ls->keydata);
+        ps_error_clear(&ls->probe_err);
+        pthread_cond_destroy(&ls->scv);
+        pthread_mutex_destroy(&ls->smu);
         for (size_t i = 0; i < ls->n_streams; i++)
                 stream_free(ls->streams[i]);
         free(ls->streams);
@@ -1551,6 +1863,7 @@ static int fill_result(struct ls *ls, ps_error *err)
                 struct image *im = &ls->img[i];
                 if (im->dup)
                         continue;
+                im->res_idx = res->n_images;
                 ps_ls_image *ri = &res->images[res->n_images++];
                 ri->ref_name = strdup(im->ref_name);
                 ri->digest = strdup(im->desc->digest.str);
@@ -1571,14 +1884,6 @@ static int fill_result(struct ls *ls, ps_error *err)
                 }
         }
         return 0;
-}
-
-static ps_ls_image *result_image(struct ls *ls, const struct image *im)
-{
-        for (size_t i = 0; i < ls->res->n_images; i++)
-                if (strcmp(ls->res->images[i].ref_name, im->ref_name) == 0)
-                        return &ls->res->images[i];
-        return NULL;
 }
 
 static int run(struct ls *ls, ps_error *err)
@@ -1609,17 +1914,16 @@ static int run(struct ls *ls, ps_error *err)
         ls->gopts.passphrase = o->passphrase;
 
         if (!o->dry_run) {
-                /* the key (and its passphrase) first: a missing key must not
-                 * cost a whole read, nor leave anything pushed */
+                /* the key (and its passphrase) is tried next to the read: a
+                 * missing key stops it, and nothing is visible before the
+                 * end of the read anyway */
                 phase(ls, "checking the signing key");
-                _cleanup_free_ void *sig = NULL;
-                size_t siglen = 0;
-                static const char probe[] = "podsec image load-sign: signing key check\n";
-                r = ps_gpg_sign(&ls->gopts, probe, sizeof(probe) - 1, &sig, &siglen, &res->key_fingerprint, err);
-                if (r < 0) {
+                int e = pthread_create(&ls->probe_th, NULL, probe_thread, ls);
+                if (e) {
                         ls->stage = PS_LS_SIGN;
-                        return r;
+                        return ps_error_errno(err, e, "cannot start the signing key check");
                 }
+                ls->probe_started = true;
                 r = ps_registry_global_init(err);
                 if (r >= 0)
                         r = ps_registry_new(ls->host, &ls->ropts, &ls->reg, err);
@@ -1656,6 +1960,11 @@ static int run(struct ls *ls, ps_error *err)
         res->archive_platform = strdup(ls->platform);
         if (!res->archive_platform)
                 return ps_error_errno(err, ENOMEM, "result");
+        if (!o->dry_run) {
+                r = probe_wait(ls, err);
+                if (r < 0)
+                        return r;
+        }
 
         /* everything named must be there and valid */
         for (size_t i = 0; i < ls->n_img; i++) {
@@ -1669,29 +1978,7 @@ static int run(struct ls *ls, ps_error *err)
                         return ps_error_wrap(err, "%s (%s)", o->archive, ls->img[i].ref_name);
                 }
         }
-        /* where the signatures go */
-        if (!o->dry_run) {
-                for (size_t i = 0; i < ls->n_img; i++) {
-                        struct image *im = &ls->img[i];
-                        if (im->dup)
-                                continue;
-                        size_t nd = 0;
-                        while (im->dests[nd])
-                                nd++;
-                        im->stores = calloc(nd + 1, sizeof(char *));
-                        if (!im->stores)
-                                return ps_error_errno(err, ENOMEM, "signature stores");
-                        for (size_t d = 0; d < nd; d++) {
-                                r = store_for(ls, im->dests[d], &im->stores[d], err);
-                                if (r >= 0)
-                                        r = store_writable(ls, im->stores[d], err);
-                                if (r < 0) {
-                                        ls->stage = PS_LS_SIGN;
-                                        return r;
-                                }
-                        }
-                }
-        }
+        plan_signing(ls);
         r = fill_result(ls, err);
         if (r < 0)
                 return r;
@@ -1733,7 +2020,7 @@ static int run(struct ls *ls, ps_error *err)
                 struct image *im = &ls->img[i];
                 if (im->dup)
                         continue;
-                ps_ls_image *ri = result_image(ls, im);
+                ps_ls_image *ri = &ls->res->images[im->res_idx];
                 for (size_t d = 0; im->dests[d]; d++) {
                         const char *ref = im->dests[d];
                         _cleanup_free_ char *repo = ref_repo(ref);
@@ -1745,8 +2032,7 @@ static int run(struct ls *ls, ps_error *err)
                                 ls->stage = PS_LS_REGISTRY;
                                 return ps_error_wrap(err, "pushing %s", ref);
                         }
-                        if (ri)
-                                ri->dests[d].pushed = true;
+                        ri->dests[d].pushed = true;
                         ps_ls_event ev = { .kind = PS_LS_EV_PUSHED, .image = im->ref_name, .ref = ref,
                                            .digest = im->desc->digest.str };
                         emit(ls, &ev);
@@ -1766,6 +2052,8 @@ int ps_loadsign(const ps_loadsign_opts *o, ps_loadsign_result *res, ps_error *er
         struct ls ls = { .o = o, .res = res, .spool_fd = -1, .slots = LS_FINISH_SLOTS };
         pthread_mutex_init(&ls.mu, NULL);
         pthread_cond_init(&ls.slot_cv, NULL);
+        pthread_mutex_init(&ls.smu, NULL);
+        pthread_cond_init(&ls.scv, NULL);
         clock_gettime(CLOCK_MONOTONIC, &ls.t0);
         ls.last_ev = ls.t0;
         int r = run(&ls, err);
