@@ -827,7 +827,9 @@ static int get_registry(struct job *j, const char *host, ps_registry **out)
                 return ps_error_errno(j->err, ENOMEM, "registry");
         j->regs = nr;
         ps_registry *r = NULL;
-        int ret = ps_registry_new(host, &ro, &r, j->err);
+        /* Docker Hub's API is not served on its reference domain */
+        const char *api = !strcmp(host, "docker.io") || !strcmp(host, "index.docker.io") ? "registry-1.docker.io" : host;
+        int ret = ps_registry_new(api, &ro, &r, j->err);
         if (ret < 0)
                 return ret;
         nr[j->n_regs].host = strdup(host);
@@ -1090,6 +1092,10 @@ static int fetch_layer(struct job *j, struct archstate *as, const ps_save_ref *i
         if (ufd < 0)
                 return ps_error_errno(err, errno, "creating %s", tmp_u);
         int r;
+        if (fchmod(ufd, 0644) < 0) {
+                r = ps_error_errno(err, errno, "chmod %s", tmp_u);
+                goto fail;
+        }
         struct filesink fs = { .j = j, .limit = (uint64_t)l->size,
                                .ev = { .kind = PS_SAVE_BYTES, .arch = as->arch, .image = img->name,
                                        .image_index = ii, .n_images = ni, .layer = li, .n_layers = nl,

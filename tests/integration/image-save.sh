@@ -296,7 +296,7 @@ check "Kubernetes mode created nothing on failures" test ! -e "$T/bad"
 
 if "$PODSEC" image load-sign --help >/dev/null 2>&1; then
     export GNUPGHOME=$T/gnupg
-    fpr=$(gpg_key "Round Trip <roundtrip@example.test>" ed25519)
+    fpr=$(gpg_key "Round Trip <roundtrip@example.test>" ed25519 2>/dev/null)
     RT=$T/rtroot; mkroot "$RT"; mkdir -p "$RT/var/sigstore/sigstore" "$RT/etc/podsec"
     printf 'registry=%s\nsigstore_dir=/var/sigstore\n' "$R" > "$RT/etc/podsec/podsec.conf"
     : > "$T/nopass"
@@ -307,7 +307,12 @@ if "$PODSEC" image load-sign --help >/dev/null 2>&1; then
         c=$(remote_config "roundtrip/$img:1" 2>/dev/null | sha)
         check "round trip: $img has its original config (so the same diff_ids)" \
             test "$c" = "$(remote_config "c10f/$img:1" amd64 | sha)"
+        m=$(jq -r --arg r "c10f/$img:1" '.manifests[]|select(.annotations["org.opencontainers.image.ref.name"]==$r)|.digest' "$IDX")
+        check "round trip: $img's manifest in the registry is the archive's, byte for byte" \
+            test "sha256:$(skopeo inspect --tls-verify=false --raw "docker://$R/roundtrip/$img:1" | sha)" = "$m"
     done
+    check "round trip: a signature was written for each image" \
+        test "$(find "$RT" -name signature-1 | wc -l)" -ge 4
 else
     echo "# SKIP round trip: 'podsec image load-sign' is not available in this build"
 fi
