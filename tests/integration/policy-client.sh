@@ -297,6 +297,54 @@ refused 1 'signed at .* before the one installed here' "replayed older signed po
 check "--allow-rollback accepts it" "$PODSEC" --root "$D" --config "$T/conf-old" policy sync --allow-rollback
 check_out "removed +file $KEYS_HOST/ops.pgp" "rollback: ops.pgp removed again"
 
+# ---------------------------------------------------------------- interrupted syncs
+# A fault-injection build aborts after the N-th filesystem change
+# (PODSEC_FAULT_AFTER=N).  Whatever N, the client must be usable: its
+# policy.json resolves to a complete policy and every key it names exists;
+# a run without the fault then converges to the uninterrupted result.
+mkdir -p "$W/cbase/keys" "$W/cnew/keys"
+cp "$A$KEYS_HOST/imk.pgp" "$W/cbase/keys/"; cp "$T/other.pgp" "$W/cbase/keys/gone.pgp"
+cp "$A$KEYS_HOST/imk.pgp" "$W/cnew/keys/"; cp "$T/admin.pgp" "$W/cnew/keys/new.pgp"
+scopes() { jq -n --args '{default:[{type:"reject"}],transports:{docker:($ARGS.positional | map({key:("registry.local/" + .),
+    value:[{type:"signedBy",keyType:"GPGKeys",keyPath:("/var/sigstore/keys/" + . + ".pgp")}]}) | from_entries)}}' "$@"; }
+scopes imk gone > "$W/cbase/keys/policy.json"; scopes imk new > "$W/cnew/keys/policy.json"
+chmod -R a+rX "$W"
+CB=$T/cbase; mkroot "$CB"
+check "interrupted syncs: the base client" "$PODSEC" --root "$CB" --config "$(conf cbase)" policy init "$IP"
+conf cnew >/dev/null
+cp -a "$CB" "$T/cprobe"
+(PODSEC_FAULT_AFTER=1 "$PODSEC" --root "$T/cprobe" --config "$T/conf-cnew" policy sync >/dev/null 2>&1); rc=$?
+if [ "$rc" != 134 ]; then
+    echo "# PODSEC_FAULT_AFTER has no effect in this build (exit $rc): interrupted syncs not tested"
+else
+    cp -a "$CB" "$T/cref"
+    check "interrupted syncs: the uninterrupted reference" "$PODSEC" --root "$T/cref" --config "$T/conf-cnew" policy sync
+    cstate() { (cd "$1" && for f in var/sigstore/keys/* etc/containers/policy.json var/lib/podsec/policy-sync.json; do
+                   echo "$f $(sha256sum < "$f" | cut -c1-16)"; done) }
+    REF=$(cstate "$T/cref")
+    usable() {   # ROOT: policy.json complete, every key it names present
+        local r=$1 k
+        jq -e .default "$r/etc/containers/policy.json" >/dev/null 2>&1 || return 1
+        for k in $(jq -r '.. | .keyPath? // empty' "$r/etc/containers/policy.json"); do [ -s "$r$k" ] || return 1; done
+    }
+    bad=0; aborts=0; done_at=
+    for N in $(seq 1 60); do
+        R=$T/crash-$N; cp -a "$CB" "$R"
+        (PODSEC_FAULT_AFTER=$N "$PODSEC" --root "$R" --config "$T/conf-cnew" policy sync >/dev/null 2>&1); rc=$?
+        if [ "$rc" = 0 ]; then done_at=$N; rm -rf "$R"; break; fi
+        [ "$rc" = 134 ] || { notok "abort after write $N: exit $rc"; bad=$((bad+1)); continue; }
+        aborts=$((aborts+1))
+        usable "$R" || { notok "after an abort at write $N the client policy is unusable"; bad=$((bad+1)); }
+        "$PODSEC" --root "$R" --config "$T/conf-cnew" policy sync >/dev/null 2>&1 &&
+            [ "$(cstate "$R")" = "$REF" ] || { notok "after an abort at write $N a new sync does not converge";
+                                                 bad=$((bad+1)); }
+        rm -rf "$R"
+    done
+    [ -n "$done_at" ] && [ "$aborts" -gt 3 ] && [ "$bad" = 0 ] &&
+        ok "interrupted syncs: $aborts aborts, each left a usable client that converged" ||
+        notok "interrupted syncs: aborts $aborts, bad $bad, completed at ${done_at:-never}"
+fi
+
 # the original command name maps onto policy init (client role)
 E2=$T/E; mkroot "$E2"; mkdir -p "$E2/etc/podsec"; cp "$T/conf-a" "$E2/etc/podsec/podsec.conf"
 ln -s "$PODSEC" "$T/podsec-create-policy"
