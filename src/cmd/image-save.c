@@ -593,7 +593,13 @@ PS_CMD(cmd_image_save)
                 short_usage(prog, k8s);
                 return EXIT_USAGE;
         }
-        const char *dir = args[0];
+        _cleanup_free_ char *dir = strdup(args[0]);
+        if (!dir) {
+                ps_err(ctx, _("out of memory"));
+                return EXIT_FAILED;
+        }
+        for (size_t l = strlen(dir); l > 1 && dir[l - 1] == '/'; l--)
+                dir[l - 1] = '\0';    /* "out/" -> "out" */
         if (!*dir) {
                 ps_err(ctx, _("the archive directory is empty"));
                 return EXIT_USAGE;
