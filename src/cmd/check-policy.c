@@ -273,7 +273,11 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Offenders of every matched rule, sorted, each once, joined by blanks. */
+#define LIST_MAX 10        /* names in the status line and the subject */
+
+/* Offenders of every matched rule, sorted, each once, joined by blanks; at
+ * most LIST_MAX, then "(and N more)": the first line of a plugin's output
+ * must stay short (all names are in -v and --json). */
 static char *all_users(const ps_inv_report *rep)
 {
         size_t total = 0;
@@ -287,7 +291,7 @@ static char *all_users(const ps_inv_report *rep)
                 for (size_t k = 0; k < rep->rules[i].n; k++)
                         v[n++] = rep->rules[i].v[k].user;
         qsort(v, n, sizeof *v, cmp_str);
-        size_t len = 1;
+        size_t len = 64, unique = 0;
         for (size_t i = 0; i < n; i++)
                 len += strlen(v[i]) + 1;
         char *s = malloc(len), *o = s;
@@ -297,6 +301,8 @@ static char *all_users(const ps_inv_report *rep)
         for (size_t i = 0; i < n; i++) {
                 if (i && !strcmp(v[i], v[i - 1]))
                         continue;
+                if (++unique > LIST_MAX)
+                        continue;
                 if (o != s)
                         *o++ = ' ';
                 size_t l = strlen(v[i]);
@@ -304,6 +310,8 @@ static char *all_users(const ps_inv_report *rep)
                 o += l;
                 *o = '\0';
         }
+        if (unique > LIST_MAX)
+                snprintf(o, 64, " (and %zu more)", unique - LIST_MAX);
         return s;
 }
 
