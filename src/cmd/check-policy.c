@@ -255,6 +255,15 @@ int ps_plugin_start(ps_plugin *p, ps_ctx *ctx, bool images, int argc, char **arg
                 ps_error_clear(&err);
                 return rc;
         }
+        if (!ctx->conf.registry) {
+                /* "-h RANGE" (High) made the dispatcher take the call for a
+                 * request for help and skip the site settings */
+                if (ps_conf_load(&ctx->conf, ctx->root, ctx->config, &err) < 0) {
+                        int rc = ps_plugin_unknown(p, ps_error_msg(&err));
+                        ps_error_clear(&err);
+                        return rc;
+                }
+        }
         const char *all = getenv("CHECKALLIMAGES");
         if (all && *all)
                 p->all_images = true;

@@ -211,8 +211,14 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
     check_out '^POLICY UNKNOWN: plugin must be run as root user$' "not root: the original's reason"
 fi
 
-# ---- a planted symlink is not followed -----------------------------------------------------
+# ---- site settings (podsec.conf) name the groups, also with -h (High) given ----------------
 rm -rf "$R/home/dave/.local"
+mkdir -p "$R/etc/podsec"; printf 'group_user=imageusers\n' > "$R/etc/podsec/podsec.conf"
+check_rc 2 "podsec.conf group_user=imageusers: alice (podman) is outside it, with -h 0 given" CP -h 0 -c 100 -vv
+check_out '^Critical\(101\): Users "alice" have images but are not in the imageusers group$' "the message names the site's group"
+rm "$R/etc/podsec/podsec.conf"
+
+# ---- a planted symlink is not followed -----------------------------------------------------
 printf 'frank:x:1700:%s::/home/frank:/bin/sh\n' "$(gid_of podman)" >> "$R/etc/passwd"
 mkdir -p "$R/home/frank/.config/containers"; ln -s /etc/shadow "$R/home/frank/.config/containers/policy.json"
 printf '[storage]\n' > "$R/home/frank/.config/containers/storage.conf"
