@@ -287,14 +287,28 @@ static int run_tool(const char *const *argv, const char *what, ps_error *err)
         return 0;
 }
 
+/* The value of KEY= in ROOT/etc/default/useradd (an absolute path), or DEF. */
+static int default_useradd_path(const char *root, const char *key, const char *def, char **out, ps_error *err);
+
 int ps_useradd(const char *root, const char *name, const char *primary, const char *supplementary, ps_error *err)
 {
         const char *argv[16];
         int n = 0;
+        _cleanup_free_ char *skel = NULL, *rskel = NULL;
         argv[n++] = "useradd";
         if (!is_host(root)) {
                 argv[n++] = "--prefix";
                 argv[n++] = root;
+                /* useradd --prefix (shadow 4.13) copies the HOST's skeleton
+                 * directory unless -k names one; name the root's (a missing
+                 * one gives an empty home) */
+                int r = default_useradd_path(root, "SKEL", "/etc/skel", &skel, err);
+                if (r < 0)
+                        return r;
+                if (!(rskel = ps_root_path(root, skel)))
+                        return oom(err);
+                argv[n++] = "-k";
+                argv[n++] = rskel;
         }
         argv[n++] = "-m";
         argv[n++] = "-g";
@@ -374,26 +388,31 @@ int ps_shadow_password_state(const char *root, const char *name, ps_pw_state *st
         return 0;
 }
 
-int ps_useradd_home_base(const char *root, char **base, ps_error *err)
+static int default_useradd_path(const char *root, const char *key, const char *def, char **out, ps_error *err)
 {
-        *base = NULL;
+        *out = NULL;
         int r;
         _cleanup_fclose_ FILE *f = open_root_file(root, "/etc/default/useradd", err, &r);
         if (r < 0)
                 return r;
         _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
+        size_t cap = 0, klen = strlen(key);
         while (f && getline(&line, &cap, f) > 0) {
                 chomp(line);
-                if (!strncmp(line, "HOME=", 5) && line[5] == '/') {
-                        free(*base);
-                        if (!(*base = strdup(line + 5)))
+                if (!strncmp(line, key, klen) && line[klen] == '=' && line[klen + 1] == '/') {
+                        free(*out);
+                        if (!(*out = strdup(line + klen + 1)))
                                 return oom(err);
                 }
         }
-        if (!*base && !(*base = strdup("/home")))
+        if (!*out && !(*out = strdup(def)))
                 return oom(err);
         return 0;
+}
+
+int ps_useradd_home_base(const char *root, char **base, ps_error *err)
+{
+        return default_useradd_path(root, "HOME", "/home", base, err);
 }
 
 unsigned long ps_login_defs_ulong(const char *root, const char *key, unsigned long def)

@@ -74,7 +74,9 @@ int ps_password_hash(const char *password, char **hash, ps_error *err);
 
 /* ---- accounts: shadow tools under ROOT ----------------------------------- */
 
-/* useradd [--prefix ROOT] -m -g PRIMARY [-G SUPPLEMENTARY] -- NAME */
+/* useradd [--prefix ROOT -k ROOT/SKEL] -m -g PRIMARY [-G SUPPLEMENTARY] -- NAME
+ * (SKEL from ROOT/etc/default/useradd, else /etc/skel: under --prefix,
+ * useradd would otherwise copy the host's skeleton files) */
 int ps_useradd(const char *root, const char *name, const char *primary, const char *supplementary, ps_error *err);
 /* usermod [--prefix ROOT] OPTS... -- NAME; WHAT describes the change in
  * messages (OPTS may hold a password hash, which is never shown). */

@@ -144,6 +144,7 @@ check_out "would create +user alice" "dry run lists the user"
 check_out "would create +scope $REG" "dry run lists the scope"
 
 # ---------------------------------------------------------------- image maker alice
+mkdir -p "$R/etc/skel"; echo 'root tree skeleton' > "$R/etc/skel/.podsec-skel"
 P --json user add-imagemaker --passphrase-file "$T/pp" --password-file "$T/pw" alice > "$T/alice.json" 2> "$T/alice.err"
 rc=$?
 [ $rc = 0 ] && ok "add-imagemaker alice: exit 0" || { notok "add-imagemaker alice: exit $rc"; sed 's/^/#   /' "$T/alice.err"; }
@@ -168,6 +169,12 @@ state_is "registries.d" "$C/registries.d" alice:podman 755
 state_is "registries.d/default.yaml" "$C/registries.d/default.yaml" alice:podman 644
 state_is "personal policy.json" "$C/policy.json" alice:podman 644
 state_is "~/.gnupg" "$H/.gnupg" alice:podman 700
+[ -f "$H/.podsec-skel" ] && ok "skeleton files come from ROOT/etc/skel" || notok "skeleton from ROOT/etc/skel"
+leak=
+for f in /etc/skel/.* /etc/skel/*; do
+    [ -f "$f" ] && [ ! -e "$R/etc/skel/${f##*/}" ] && [ -e "$H/${f##*/}" ] && leak="$leak ${f##*/}"
+done
+[ -z "$leak" ] && ok "no skeleton file of the host in the new home" || notok "the host's skeleton files leaked into the root:$leak"
 [ -z "$(find "$H" ! -uid "$AU")" ] && ok "everything in alice's home is hers" || notok "everything in alice's home is hers: $(find "$H" ! -uid "$AU" | head -3)"
 printf 'default-docker:\n  lookaside: http://127.0.0.1:%s/sigstore/\n  sigstore: http://127.0.0.1:%s/sigstore/\n  lookaside-staging: file:///var/sigstore/sigstore/\n  sigstore-staging: file:///var/sigstore/sigstore/\n' \
     "$SPORT" "$SPORT" > "$T/want.yaml"
