@@ -135,11 +135,11 @@ static void usage(FILE *f)
         fprintf(f, _("\nOriginal command names (symlinks to podsec):\n"));
         for (size_t i = 0; i < PS_ARRAY_SIZE(commands); i++)
                 if (commands[i].original)
-                        fprintf(f, "  %-30s = podsec %s%s%s\n", commands[i].original,
+                        fprintf(f, "  %-40s = podsec %s%s%s\n", commands[i].original,
                                 commands[i].group ? commands[i].group : "", commands[i].group ? " " : "",
                                 commands[i].verb);
         for (size_t i = 0; i < PS_ARRAY_SIZE(aliases); i++)
-                fprintf(f, "  %-30s = podsec %s %s\n", aliases[i].original, aliases[i].group, aliases[i].verb);
+                fprintf(f, "  %-40s = podsec %s %s\n", aliases[i].original, aliases[i].group, aliases[i].verb);
         fprintf(f, _("\nRun 'podsec GROUP VERB --help' for a command's options.\n"));
 }
 
@@ -183,18 +183,27 @@ static int check_stdout(void)
         return 0;
 }
 
+/* The exit status for "could not even start": the monitoring plugins say
+ * UNKNOWN (3), image verify "could not check" (2), everything else 1. */
+static int setup_failure_exit(const command *c)
+{
+        if (c->group && !strcmp(c->group, "check"))
+                return 3;
+        if (c->group && !strcmp(c->group, "image") && !strcmp(c->verb, "verify"))
+                return 2;
+        return 1;
+}
+
 static int run(ps_ctx *ctx, const command *c, int argc, char **argv)
 {
         ps_error err = PS_ERROR_INIT;
-        if (!ps_wants_help(argc, argv) && ps_conf_load(&ctx->conf, ctx->root, ctx->config, &err) < 0) {
-                ps_fail(ctx, &err, 1);
-                return 1;
-        }
+        if (!ps_wants_help(argc, argv) && ps_conf_load(&ctx->conf, ctx->root, ctx->config, &err) < 0)
+                return ps_fail(ctx, &err, setup_failure_exit(c));
         optind = 0;
         opterr = 1;
         int rc = c->fn(ctx, argc, argv);
         if (check_stdout() < 0 && rc == 0)
-                rc = 1;
+                rc = setup_failure_exit(c);
         return rc;
 }
 
