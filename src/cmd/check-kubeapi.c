@@ -660,6 +660,10 @@ static int nagios(kstate *k, const ps_range *warn, const ps_range *crit)
         } else {
                 const char *buf = elen ? events : aside;
                 size_t len = elen ? elen : alen;
+                if (!buf) {     /* n > 0: one of them has lines */
+                        buf = "";
+                        len = 0;
+                }
                 while (len > 0 && buf[len - 1] == '\n')
                         len--;
                 const char *last = memrchr(buf, '\n', len);

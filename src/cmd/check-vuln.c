@@ -894,6 +894,7 @@ PS_CMD(cmd_check_vuln)
         if (finish_opts(&o, server, &err) < 0) {
                 printf("VULN UNKNOWN: %s\n", ps_error_msg(&err));
                 ps_error_clear(&err);
+                free(o.server);
                 return PS_NAGIOS_UNKNOWN;
         }
         for (int i = first; i < argc; i++)
@@ -1199,8 +1200,10 @@ PS_CMD(cmd_check_build_image)
                        ctx->root);
                 return 1;
         }
-        if (finish_opts(&o, server, &err) < 0)
+        if (finish_opts(&o, server, &err) < 0) {
+                free(o.server);
                 return ps_fail(ctx, &err, 1);
+        }
 
         tlist l = { 0 };
         account *me = NULL;
