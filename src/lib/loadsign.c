@@ -1917,6 +1917,12 @@ static int run(struct ls *ls, ps_error *err)
                 /* the key (and its passphrase) is tried next to the read: a
                  * missing key stops it, and nothing is visible before the
                  * end of the read anyway */
+                /* libcurl's global set-up before any other thread runs */
+                r = ps_registry_global_init(err);
+                if (r < 0) {
+                        ls->stage = PS_LS_REGISTRY;
+                        return r;
+                }
                 phase(ls, "checking the signing key");
                 int e = pthread_create(&ls->probe_th, NULL, probe_thread, ls);
                 if (e) {
@@ -1924,9 +1930,7 @@ static int run(struct ls *ls, ps_error *err)
                         return ps_error_errno(err, e, "cannot start the signing key check");
                 }
                 ls->probe_started = true;
-                r = ps_registry_global_init(err);
-                if (r >= 0)
-                        r = ps_registry_new(ls->host, &ls->ropts, &ls->reg, err);
+                r = ps_registry_new(ls->host, &ls->ropts, &ls->reg, err);
                 if (r >= 0)
                         r = ps_registry_ping(ls->reg, err);
                 if (r < 0) {

@@ -29,14 +29,22 @@
  *    Blobs the registry already has are not sent again (HEAD).
  *  - Then, image by image and destination by destination: every manifest of
  *    the image is PUT (per-platform manifests of an index by digest, the
- *    top one by tag), and only once the registry has stored it, the exact
- *    bytes stored are signed (simple signing, GPGME) with the destination
- *    reference as identity: each per-platform manifest and the index.  The
- *    signature goes to the lookaside staging store (file://) as the next
+ *    top one by tag), and only once the registry has stored it, the
+ *    signature of exactly those bytes (simple signing, GPGME) with the
+ *    destination reference as identity (each per-platform manifest and the
+ *    index) is written to the lookaside staging store (file://) as the next
  *    free signature-N (O_EXCL; never overwritten).  A signature by the same
  *    key for the same identity and digest that is already in the store is
  *    not written again, so a re-run after a failure completes without
  *    piling up copies.
+ *  - gpg costs a process per signature, so the signatures are computed
+ *    while the archive is still being read, by two threads, as soon as
+ *    index.json and every manifest it names are known; they stay in memory
+ *    until their manifest is in the registry (a failed run writes none).
+ *    The key (and its passphrase) is tried at the start, next to the read:
+ *    a missing key or a wrong passphrase stops the read.  The signature
+ *    stores are resolved when index.json arrives; one that is not a
+ *    writable file:// store stops the read too.
  *
  * Naming (fixing D17 and D19; spec core §5.5 "Naming rules"):
  *  - The archive platform A is the first "/"-component of the first

@@ -130,6 +130,20 @@ check "root without registries.d: fallback store" env HOME=$T/home2 U7S_PLATFORM
 [ -s "$T/var-sigstore/sigstore/c10f/pause@sha256=${DIGEST_PAUSE#sha256:}/signature-1" ] && ok "signature in SIGSTORE_DIR/sigstore" ||
     notok "no signature in $T/var-sigstore"
 
+# ---- a key with a passphrase, unattended (--passphrase-file): wrong one first (gpg-agent caches a right one)
+export GNUPGHOME=$T/gnupg-pass; mkdir -m 700 -p "$GNUPGHOME"
+gpg --batch --pinentry-mode loopback --passphrase 'correct horse' --quick-gen-key 'Pass <pass@example.test>' ed25519 sign never 2>/dev/null
+gpg --export pass@example.test > "$T/keys/pass.pgp"; policy pass.pgp > "$T/pol-pass.json"
+printf 'wrong\n' > "$T/pass-wrong"; printf 'correct horse\n' > "$T/pass-right"
+S1=$(sigs; catalog)
+check_rc 10 "wrong passphrase: exit 10" ls_run image load-sign --passphrase-file "$T/pass-wrong" "$T/fx.tar.xz" amd64 pass@example.test "$REG/pass"
+check_out "wrong passphrase" "wrong passphrase: message"
+[ "$(sigs; catalog)" = "$S1" ] && ok "wrong passphrase: nothing pushed or signed" || notok "wrong passphrase changed something"
+check "right passphrase from a file" ls_run image load-sign --passphrase-file "$T/pass-right" "$T/fx.tar.xz" amd64 pass@example.test "$REG/pass"
+check "skopeo accepts pass/multi:1 with the passphrase key" verify "$T/pol-pass.json" "$REG/pass/multi:1"
+gpgconf --kill all
+export GNUPGHOME=$T/gnupg
+
 # ---- dry run: reads, checks and plans; pushes nothing
 check "--dry-run" ls_run --dry-run image load-sign "$T/dir.tar.xz" amd64 signer@example.test 127.0.0.1:1/nothing
 check_out "would go to 127.0.0.1:1/nothing/multi:1" "dry run shows the plan"
