@@ -69,8 +69,9 @@ static void help(const ps_plugin *p, const char *prog)
                  "  journal: -a Crash, -f Fatal, -c Critical, -h High, -m Middle, -l Low, -d Debug\n"
                  "  plugin state: -c CRITICAL, -w WARNING\n"
                  "The most severe level whose range alerts is used.  Each matched rule is logged\n"
-                 "with tag %s as \"<Level>: ...\" at the level its weight gets on the journal\n"
-                 "scale; the summary metric decides the plugin state (exit 0 OK, 1 WARNING,\n"
+                 "as \"<Level>: ...\" at the level its weight gets on the journal scale, tag\n"
+                 "  %s\n"
+                 "The summary metric decides the plugin state (exit 0 OK, 1 WARNING,\n"
                  "2 CRITICAL, 3 UNKNOWN: bad options, not root, or accounts that could not be\n"
                  "checked while nothing else is wrong).  Long options: --critical, --warning,\n"
                  "--high, ... --verbose, --mail.  Without any option: -c 100 -vv.\n\n"
@@ -82,8 +83,9 @@ static void help(const ps_plugin *p, const char *prog)
                  "  --json (global)     the report as JSON: state, rules, accounts%s\n"
                  "  --help              this help\n\n"
                  "Must run as root (unless --root DIR is given).  Under the original name\n"
-                 "%s the original's tolerant option language applies (words not\n"
-                 "starting with '-' are ignored; only the first letter after '-' counts).\n"),
+                 "  %s\n"
+                 "the original's tolerant option language applies (words not starting with '-'\n"
+                 "are ignored; only the first letter after '-' counts).\n"),
                p->tag, p->images ? ", images" : "", p->tag);
 }
 
