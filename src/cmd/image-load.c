@@ -45,6 +45,9 @@ static void usage(FILE *f, const char *prog)
                   "archive goes to REGISTRY/PATH/NAME:TAG, or without REGISTRY/PATH to\n"
                   "REGISTRY/PLATFORM/NAME:TAG where REGISTRY is the site registry (registry.local).\n"
                   "Images of another platform prefix keep their path on that registry.\n\n"
+                  "Signatures go to the caller's lookaside-staging store (registries.d).  For root,\n"
+                  "whose registries.d names only the site's sigstore_url, they go to\n"
+                  "file://SIGSTORE_DIR/sigstore/, the directory the signature server serves.\n\n"
                   "Options:\n"
                   "  --passphrase-file FILE  the key's passphrase (first line of FILE); default:\n"
                   "                          gpg-agent and pinentry\n"
@@ -451,6 +454,7 @@ PS_CMD(cmd_image_load_sign)
                 .regd = regd,
                 .home = is_root ? NULL : home,
                 .fallback_store = fallback,
+                .site_lookaside = fallback ? ctx->conf.sigstore_url : NULL,
                 .root = ctx->root,
                 .confirm_platform = confirm,
                 .event = on_event,

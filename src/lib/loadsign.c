@@ -1181,6 +1181,17 @@ static size_t tree_count(const struct node *n)
 /* ------------------------------------------------------------------ */
 /* signature stores                                                    */
 
+/* Two URL bases are the same up to trailing slashes. */
+static bool same_base(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        while (la && a[la - 1] == '/')
+                la--;
+        while (lb && b[lb - 1] == '/')
+                lb--;
+        return la == lb && !strncmp(a, b, la);
+}
+
 /* The staging store for REF, which must be a file:// URL. */
 static int store_for(struct ls *ls, const char *ref, char **out, ps_error *err)
 {
@@ -1200,6 +1211,9 @@ static int store_for(struct ls *ls, const char *ref, char **out, ps_error *err)
         char *url = NULL;
         if (m.builtin && o->fallback_store)
                 url = strdup(o->fallback_store);
+        else if (o->fallback_store && o->site_lookaside && !ps_regd_url_is_file(m.url) &&
+                 same_base(m.url, o->site_lookaside))
+                url = strdup(o->fallback_store);   /* served from there by the signature server */
         else
                 url = strdup(m.url);
         bool from_file = !m.builtin;

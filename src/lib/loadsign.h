@@ -168,6 +168,10 @@ typedef struct ps_loadsign_opts {
         const ps_regd *regd;
         const char *home;
         const char *fallback_store;
+        /* The site's lookaside base (sigstore_url), which the signature server
+         * serves from FALLBACK_STORE: a read URL equal to it is written
+         * through FALLBACK_STORE.  NULL: no such mapping. */
+        const char *site_lookaside;
         const char *root;               /* file:// paths below ROOT (--root) */
 
         /* registry client tuning (0: defaults of registry.h) */
