@@ -1,23 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-journal.h>
 
 static enum ps_log_target target = PS_LOG_STDERR;
 static char ident[64] = "podsec";
 static int max_prio = LOG_DEBUG;
 
+/* Is a datagram socket listening at PATH?  A socket file left behind by a
+ * logger that died refuses connections: messages sent there would be lost. */
+static bool listening(const char *path)
+{
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(fd);
+        return ok;
+}
+
 void ps_log_open(const char *id, int facility, enum ps_log_target t)
 {
         snprintf(ident, sizeof ident, "%s", id ? id : "podsec");
         if (t == PS_LOG_AUTO) {
-                if (access("/run/systemd/journal/socket", W_OK) == 0)
+                if (listening("/run/systemd/journal/socket"))
                         t = PS_LOG_JOURNAL;
-                else if (access("/dev/log", W_OK) == 0)
+                else if (listening("/dev/log"))
                         t = PS_LOG_SYSLOG;
                 else
                         t = PS_LOG_STDERR;
