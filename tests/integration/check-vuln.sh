@@ -7,6 +7,8 @@
 # removal of a vulnerable image; the original command names.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need python3 jq
+# the system interpreter when there is one: a pyenv shim costs seconds a call
+PY=$(command -v /usr/bin/python3 || command -v python3)
 F=$PODSEC_SRC/tests/fixtures/trivy
 B=$T/bin; mkdir -p "$B" "$T/tmp"
 export TMPDIR=$T/tmp
@@ -73,7 +75,7 @@ open(sys.argv[3], "w").close()
 while True:
     out.write(s.recv(65536).decode(errors="replace") + "\n"); out.flush()
 EOF
-    python3 "$T/capture.py" /dev/log "$CAP" "$T/capture.ready" 2>"$T/capture.err" & CAP_PID=$!
+    "$PY" "$T/capture.py" /dev/log "$CAP" "$T/capture.ready" 2>"$T/capture.err" & CAP_PID=$!
     for _ in $(seq 50); do [ -e "$T/capture.ready" ] && break; sleep 0.1; done
     if [ -e "$T/capture.ready" ]; then
         OWN_DEVLOG=$(stat -c %i /dev/log)
