@@ -34,6 +34,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdint.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -61,6 +62,7 @@ typedef struct kstate {
         const char *log;        /* the audit log followed */
         char *dir;              /* root-prefixed state directory */
         char *event_path, *aside_path, *lasttime_path, *checkpoint_path;
+        char *follow_lock;      /* lock name of this log's follower */
         int events_lock;        /* fd of .events.lock */
         int event_fd;           /* event file while a poll appends, else -1 */
         char *skip_until;       /* lastTime.log filter (no follower checkpoint yet) */
@@ -75,6 +77,7 @@ static void kstate_free(kstate *k)
         free(k->aside_path);
         free(k->lasttime_path);
         free(k->checkpoint_path);
+        free(k->follow_lock);
         free(k->skip_until);
         free(k->last_error);
         if (k->event_fd >= 0)
@@ -108,7 +111,8 @@ static void help(const char *prog)
                  "  -m, --mail          mail the event file and reset it\n"
                  "      --nagios        plugin: report the events waiting in the event file\n\n"
                  "Options:\n"
-                 "      --audit-log FILE  the audit log (default ROOT%s)\n"
+                 "      --audit-log FILE  the audit log (default ROOT%s); it gets its own\n"
+                 "                      checkpoint, audit-checkpoint-<hash of FILE>.json\n"
                  "      --from-end      without a checkpoint, start at the end of the log instead\n"
                  "                      of its beginning\n"
                  "      --interval SEC  -d: look at the log at least every SEC seconds (default 10)\n"
@@ -129,7 +133,10 @@ static void help(const char *prog)
 
 /* ---- state directory and locks ----------------------------------------- */
 
-static int kstate_init(kstate *k, ps_ctx *ctx, ps_error *err)
+/* A log given with --audit-log gets its own checkpoint and follower lock
+ * (named after a hash of its path), so that following it does not move the
+ * default log's position. */
+static int kstate_init(kstate *k, ps_ctx *ctx, const char *other_log, ps_error *err)
 {
         memset(k, 0, sizeof *k);
         k->ctx = ctx;
@@ -141,8 +148,20 @@ static int kstate_init(kstate *k, ps_ctx *ctx, ps_error *err)
         k->event_path = ps_path_join(k->dir, EVENT_NAME);
         k->aside_path = ps_path_join(k->dir, ASIDE_NAME);
         k->lasttime_path = ps_path_join(k->dir, LASTTIME_NAME);
-        k->checkpoint_path = ps_path_join(k->dir, CHECKPOINT_NAME);
-        if (!k->event_path || !k->aside_path || !k->lasttime_path || !k->checkpoint_path)
+        if (other_log) {
+                uint64_t h = 0xcbf29ce484222325ULL;
+                for (const unsigned char *c = (const unsigned char *)other_log; *c; c++)
+                        h = (h ^ *c) * 0x100000001b3ULL;
+                char name[64];
+                snprintf(name, sizeof name, "audit-checkpoint-%016llx.json", (unsigned long long)h);
+                k->checkpoint_path = ps_path_join(k->dir, name);
+                snprintf(name, sizeof name, ".follow-%016llx.lock", (unsigned long long)h);
+                k->follow_lock = strdup(name);
+        } else {
+                k->checkpoint_path = ps_path_join(k->dir, CHECKPOINT_NAME);
+                k->follow_lock = strdup(FOLLOW_LOCK);
+        }
+        if (!k->event_path || !k->aside_path || !k->lasttime_path || !k->checkpoint_path || !k->follow_lock)
                 return ps_error_set(err, ENOMEM, "out of memory");
         return 0;
 }
@@ -383,7 +402,7 @@ static int follow(kstate *k, const char *log, bool daemon, bool from_end, int in
         if (ensure_dir(k, &err) < 0)
                 return ps_fail(ctx, &err, 1);
         _cleanup_close_ int follow_lock = -1;
-        if (take_lock(k, FOLLOW_LOCK, true, &follow_lock, &err) < 0)
+        if (take_lock(k, k->follow_lock, true, &follow_lock, &err) < 0)
                 return ps_fail(ctx, &err, 1);
         bool have_checkpoint = ps_file_exists(k->checkpoint_path);
         if (!have_checkpoint && read_lasttime(k, &err) < 0)
@@ -788,7 +807,7 @@ PS_CMD(cmd_check_kubeapi)
                 ps_log_set_max(-1);
 
         kstate k;
-        if (kstate_init(&k, ctx, &err) < 0) {
+        if (kstate_init(&k, ctx, audit_log, &err) < 0) {
                 kstate_free(&k);
                 return ps_fail(ctx, &err, 1);
         }

@@ -106,6 +106,15 @@ check_events "a second --once repeats nothing"
 check "the checkpoint is JSON with the offset at the end of the log" \
     jq -e --argjson s "$(stat -c %s "$LOG")" '.offset == $s and .version == 1' "$SD/audit-checkpoint.json"
 
+# ---- another log (--audit-log) has its own checkpoint ---------------------------
+cp "$FIX/realistic.jsonl" "$T/other-audit.log"
+cat "$FIX/realistic.expected" >> "$EXP"
+check_rc 0 "--once --audit-log FILE" K --once --audit-log "$T/other-audit.log"
+check_events "its denied requests are delivered"
+check "it has a checkpoint of its own" test "$(ls "$SD"/audit-checkpoint-*.json | wc -l)" = 1
+check_rc 0 "--once on the default log after it" K --once
+check_events "the default log's position is untouched: nothing again"
+
 # ---- partial last line -----------------------------------------------------------
 gen 1 4 >> "$LOG"
 gen 5 5 > "$T/line5"
@@ -248,8 +257,8 @@ check_rc 0 "after removing the symlink the events are delivered" K --once
 if [ -n "$OWN_DEVLOG" ]; then
     sleep 0.3
     crit=$(grep -c '^<10>.* podsec-inotify-check-kubeapi\[[0-9]*\]: Critical: \["' "$CAP")
-    # every delivered event once: the fixture (24) + generated ones
-    want=$(( 24 + $("$PY" - "$T" <<'EOF'
+    # every delivered event once: the fixture (24, twice: two logs) + generated ones
+    want=$(( 48 + $("$PY" - "$T" <<'EOF'
 import sys
 n = 0
 for i in list(range(1, 85)) + list(range(100, 220)) + list(range(300, 306)) + list(range(400, 414)) + list(range(500, 508)):
