@@ -154,7 +154,20 @@ static void slist_free(struct curl_slist **l)
                 curl_slist_free_all(*l);
 }
 
+static int fetch(const char *url, const ps_fetch_opts *opts, ps_fetch_result *out, ps_error *err);
+
 int ps_fetch(const char *url, const ps_fetch_opts *opts, ps_fetch_result *out, ps_error *err)
+{
+        int r = fetch(url, opts, out, err);
+        if (r < 0) {
+                /* only the status survives a failure */
+                free(out->effective_url);
+                out->effective_url = NULL;
+        }
+        return r;
+}
+
+static int fetch(const char *url, const ps_fetch_opts *opts, ps_fetch_result *out, ps_error *err)
 {
         memset(out, 0, sizeof *out);
         int r = ps_fetch_url_check(url, err);

@@ -56,8 +56,9 @@ typedef struct ps_fetch_result {
  * characters. */
 int ps_fetch_url_check(const char *url, ps_error *err);
 
-/* GET URL.  On success out->data holds the body; on failure out->status may
- * still be set. */
+/* GET URL.  On success out->data holds the body (and effective_url the URL
+ * after redirects); on failure only out->status may be set (nothing to
+ * free). */
 int ps_fetch(const char *url, const ps_fetch_opts *opts, ps_fetch_result *out, ps_error *err);
 void ps_fetch_result_clear(ps_fetch_result *r);
 
