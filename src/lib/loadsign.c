@@ -2082,15 +2082,16 @@ int ps_loadsign(const ps_loadsign_opts *o, ps_loadsign_result *res, ps_error *er
         }
         /* no upload thread outlives the run; without a verdict they are
          * cancelled and nothing they sent becomes visible */
-        streams_finish(&ls, r < 0 && ls.verdict == 0 ? -1 : (ls.verdict ? ls.verdict : -1));
+        bool decided = ls.verdict != 0;
+        streams_finish(&ls, decided ? ls.verdict : -1);
+        if (!decided)
+                for (size_t i = 0; i < ls.n_streams; i++)
+                        add_stats(res, &ls.streams[i]->stats);
         if (ls.reg) {
                 ps_registry_stats st;
                 ps_registry_get_stats(ls.reg, &st);
                 add_stats(res, &st);
         }
-        if (r < 0 && ls.verdict <= 0)
-                for (size_t i = 0; i < ls.n_streams; i++)
-                        add_stats(res, &ls.streams[i]->stats);
         res->seconds = since(&ls.t0);
         ls_cleanup(&ls);
         return r < 0 ? r : 0;

@@ -43,7 +43,7 @@ catalog() { curl -fsS "http://$REG/v2/_catalog" | jq -c '.repositories'; }
 sigs() { (cd "$T/www/sigstore" && find . -type f | LC_ALL=C sort); }
 
 # ---- the fixture: 4 images, 5 references (one multi-arch index, a multi-layer one, two tags on one digest)
-python3 "$FX/mk-archive.py" --big-mb 5 "$T/fx.tar" > "$T/fx.refs" && xz -T1 -k "$T/fx.tar" &&
+python3 "$FX/mk-archive.py" --big-mb 5 "$T/fx.tar" > "$T/fx.refs" && xz -1 -T1 -k "$T/fx.tar" &&
     ok "fixture archive ($(wc -l < "$T/fx.refs") references)" || notok "fixture archive"
 DIGEST_PAUSE=$(awk '$1=="c10f/pause:3.9"{print $2}' "$T/fx.refs")
 DIGEST_BASE=$(awk '$1=="alt/base:p10"{print $2}' "$T/fx.refs")
@@ -113,7 +113,7 @@ after=$(cd "$T/www/sigstore" && find . -type f -exec sha256sum {} + | LC_ALL=C s
 check "skopeo accepts with only the second key" verify "$T/pol-second.json" "$REG/c10f/pause:latest"
 
 # ---- an archive in directory order (layers before index.json): spooled, 4th argument
-python3 "$FX/mk-archive.py" --order dir --big-mb 5 --seed 7 "$T/dir.tar" > "$T/dir.refs" && xz -T1 -k "$T/dir.tar"
+python3 "$FX/mk-archive.py" --order dir --big-mb 5 --seed 7 "$T/dir.tar" > "$T/dir.refs" && xz -1 -T1 -k "$T/dir.tar"
 check "directory-order archive to $REG/team (4 arguments)" jrun "$T/dir.json" --json image load-sign "$T/dir.tar.xz" amd64 signer@example.test "$REG/team"
 jq -e '.blobs.spooled >= 2 and .blobs.streamed == 0' "$T/dir.json" >/dev/null && ok "layers before index.json were spooled" ||
     notok "spool counters: $(jq -c .blobs "$T/dir.json")"
