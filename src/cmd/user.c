@@ -817,6 +817,7 @@ typedef struct mk_plan {
         char *new_sys_text;
         bool sys_changed;
         char **changed_scopes;     /* NULL-terminated */
+        char **run_scopes;         /* every scope of this run, NULL-terminated */
         char *sigdir;              /* ROOT + sigstore_dir */
         char *keys_host;           /* SIGSTORE_DIR/keys (as on the node) */
         bool keys_policy_write;
@@ -853,6 +854,7 @@ static void mk_plan_free(mk_plan *p)
         ps_policy_free(p->new_sys);
         free(p->new_sys_text);
         ps_strv_free(p->changed_scopes);
+        ps_strv_free(p->run_scopes);
         free(p->sigdir);
         free(p->keys_host);
         ps_secret_free(p->passphrase_file_secret);
@@ -873,14 +875,6 @@ static int strv_add(char ***v, const char *s)
                 return -ENOMEM;
         nv[n + 1] = NULL;
         return 0;
-}
-
-static bool strv_has(char **v, const char *s)
-{
-        for (; v && *v; v++)
-                if (!strcmp(*v, s))
-                        return true;
-        return false;
 }
 
 /* --- the key, as the user --- */
@@ -1216,6 +1210,10 @@ static int plan_scopes(mk_plan *p, ps_error *err)
                         set_detail(&c->rep, s->it, "replaced by signedBy %s (--replace-scope)", m->keyfile_host);
                         break;
                 }
+                if (strv_add(&p->run_scopes, s->scope) < 0) {
+                        json_decref(reqs);
+                        return ps_error_set(err, ENOMEM, "out of memory");
+                }
                 if (!reqs)
                         continue;
                 r = ps_policy_set_scope(p->new_sys, "docker", s->scope, reqs, err);
@@ -1292,13 +1290,16 @@ static int update_personal(mk_plan *p, const char *shown, const char *text, size
 }
 
 /* D14: only image makers (members of group_dev) that are not part of this
- * run and have a personal policy get the changed scopes, set with the
- * policy engine; everything else in their policy stays. */
+ * run and have a personal policy get the scopes of this run, set with the
+ * policy engine to what the system policy says; everything else in their
+ * policy stays.  All the run's scopes, not only those changed now: a run
+ * interrupted after the system policy was switched is completed by the
+ * next one. */
 static int plan_other_makers(mk_plan *p, ps_error *err)
 {
         common *c = &p->c;
         ps_ctx *ctx = c->ctx;
-        if (!p->sys_changed || !c->have_dev)
+        if (!c->have_dev)
                 return 0;
         _cleanup_strv_ char **users = NULL;
         int r = ps_root_users_of_group(ctx->root, ctx->conf.group_dev, c->gid_dev, &users, err);
@@ -1334,7 +1335,7 @@ static int plan_other_makers(mk_plan *p, ps_error *err)
                         rr = ps_dir_at(cfd, "containers", "~/.config/containers", false, 0, 0, 0, &ccfd, NULL, &e2);
                 if (rr == 0 && ccfd >= 0)
                         rr = ps_read_at(ccfd, "policy.json", shown, MAX_CONFIG_FILE, &text, &len, &st, &e2);
-                if (rr == 0 || (rr > 0 && (rr = update_personal(p, shown, text, len, p->changed_scopes, &nt,
+                if (rr == 0 || (rr > 0 && (rr = update_personal(p, shown, text, len, p->run_scopes, &nt,
                                                                &e2)) == 0 && !nt)) {
                         /* no personal policy (the system one applies), or nothing to change */
                         ps_user_free(&pw);
@@ -1362,7 +1363,7 @@ static int plan_other_makers(mk_plan *p, ps_error *err)
                                    ps_error_msg(&e2));
                         c->rep.v[o->it].warning = true;
                 } else {
-                        set_detail(&c->rep, o->it, "image maker %s: the new scopes set in the personal policy", *u);
+                        set_detail(&c->rep, o->it, "image maker %s: the scopes of this run set in the personal policy", *u);
                         o->text = steal_pointer(&nt);
                         o->uid = st.st_uid;
                         o->gid = st.st_gid;
@@ -1488,14 +1489,7 @@ static int apply_personal(mk_plan *p, maker *m, ps_error *err)
                 c->rep.v[m->it_personal].act = ACT_CREATED;
                 set_detail(&c->rep, m->it_personal, "the system policy's scopes, default insecureAcceptAnything");
         } else {
-                _cleanup_strv_ char **scopes = NULL;
-                for (char **s = p->changed_scopes; *s; s++)
-                        if (strv_add(&scopes, *s) < 0)
-                                return ps_error_set(err, ENOMEM, "out of memory");
-                for (char **s = m->scopes; *s; s++)
-                        if (!strv_has(scopes, *s) && strv_add(&scopes, *s) < 0)
-                                return ps_error_set(err, ENOMEM, "out of memory");
-                if ((r = update_personal(p, shown, cur, len, scopes, &nt, err)) < 0)
+                if ((r = update_personal(p, shown, cur, len, p->run_scopes, &nt, err)) < 0)
                         return r;
                 uid = st.st_uid;
                 gid = st.st_gid;
@@ -1955,9 +1949,26 @@ static void pd_plan_free(pd_plan *p)
         common_free(&p->c);
 }
 
+/* ".storage.conf." + 16 hex digits: a temporary file of ps_write_atomic_at
+ * left behind by a crash between writing and renaming. */
+static bool our_temp(const char *name)
+{
+        static const char prefix[] = ".storage.conf.";
+        size_t pl = sizeof prefix - 1;
+        if (strncmp(name, prefix, pl) || strlen(name) != pl + 16)
+                return false;
+        for (const char *p = name + pl; *p; p++)
+                if (!strchr("0123456789abcdef", *p))
+                        return false;
+        return true;
+}
+
+enum temps { TEMPS_IGNORE, TEMPS_REMOVE, TEMPS_EXTRA };
+
 /* Entries of DIRFD other than "storage.conf": a comma-separated list, or
- * NULL when there are none. */
-static int extra_entries(int dirfd, const char *shown, char **list, ps_error *err)
+ * NULL when there are none.  Our own leftover temporary files are ignored,
+ * removed, or counted as extra (TEMPS). */
+static int extra_entries(int dirfd, const char *shown, enum temps temps, char **list, ps_error *err)
 {
         *list = NULL;
         int d = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1972,6 +1983,11 @@ static int extra_entries(int dirfd, const char *shown, char **list, ps_error *er
         while ((de = readdir(dir))) {
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "storage.conf"))
                         continue;
+                if (temps != TEMPS_EXTRA && our_temp(de->d_name)) {
+                        if (temps == TEMPS_REMOVE && unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT)
+                                return ps_error_errno(err, errno, "cannot remove %s/%s", shown, de->d_name);
+                        continue;
+                }
                 char *nl = NULL;
                 if (asprintf(&nl, "%s%s%s", *list ? *list : "", *list ? ", " : "", de->d_name) < 0) {
                         free(*list);
@@ -2022,7 +2038,7 @@ static int plan_podman_user(pd_plan *p, pd_user *u, ps_error *err)
                         return ps_error_wrap(err, "user %s", a->name);
                 if (ccfd >= 0) {
                         _cleanup_free_ char *extra = NULL;
-                        if ((r = extra_entries(ccfd, "~/.config/containers", &extra, err)) < 0)
+                        if ((r = extra_entries(ccfd, "~/.config/containers", TEMPS_IGNORE, &extra, err)) < 0)
                                 return r;
                         if (extra)
                                 return ps_error_set(err, EEXIST, "%s/.config/containers of user %s holds %s: these "
@@ -2124,7 +2140,7 @@ static int apply_lock(pd_plan *p, pd_user *u, ps_error *err)
         if ((r = ps_fd_owner_mode(ccfd, shown, 0, gid, 0500, NULL, err)) < 0)
                 return r;
         _cleanup_free_ char *extra = NULL;
-        if ((r = extra_entries(ccfd, shown, &extra, err)) < 0)
+        if ((r = extra_entries(ccfd, shown, TEMPS_REMOVE, &extra, err)) < 0)
                 return r;
         if (extra)
                 return ps_error_set(err, EEXIST, "%s holds %s: remove them first", shown, extra);
@@ -2154,7 +2170,7 @@ static int apply_lock(pd_plan *p, pd_user *u, ps_error *err)
         }
         /* 5. the user owned the directory between steps 3 and 4: check
          * that nothing appeared and storage.conf is still ours */
-        if ((r = extra_entries(ccfd, shown, &extra, err)) < 0)
+        if ((r = extra_entries(ccfd, shown, TEMPS_EXTRA, &extra, err)) < 0)
                 return r;
         struct stat fst;
         _cleanup_free_ char *cur = NULL;

@@ -664,17 +664,47 @@ int ps_dir_at(int dirfd, const char *name, const char *shown, bool create, uid_t
                 return not_dir_error(dirfd, name, shown, errno, err);
         if (!create)
                 return 0;
-        if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
-                return ps_error_errno(err, errno, "cannot create %s", shown);
-        ps_fault_point();
-        d = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (d < 0)
-                return not_dir_error(dirfd, name, shown, errno, err);
-        int r = ps_fd_owner_mode(d, shown, uid, gid, mode, NULL, err);
+        /* made complete (owner, mode) under a temporary name, then renamed
+         * into place: a crash leaves no half-made directory under NAME */
+        char tmp[300];
+        if (strlen(name) > 200 || strchr(name, '/'))
+                return ps_error_set(err, EINVAL, "invalid directory name '%s'", name);
+        bool made = false;
+        for (int attempt = 0; attempt < 100 && !made; attempt++) {
+                uint64_t rnd;
+                if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+                        return ps_error_errno(err, errno, "cannot get random bytes for a temporary name");
+                snprintf(tmp, sizeof tmp, ".%s.%016llx", name, (unsigned long long)rnd);
+                if (mkdirat(dirfd, tmp, 0700) == 0)
+                        made = true;
+                else if (errno != EEXIST)
+                        return ps_error_errno(err, errno, "cannot create %s", shown);
+        }
+        if (!made)
+                return ps_error_set(err, EEXIST, "cannot find a free temporary name beside %s", shown);
+        d = openat(dirfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int r = d < 0 ? ps_error_errno(err, errno, "cannot open the new %s", shown)
+                      : ps_fd_owner_mode(d, shown, uid, gid, mode, NULL, err);
+        if (r == 0 && renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
+                if (errno == EEXIST) {
+                        /* made meanwhile by someone else: use that one */
+                        close(d);
+                        unlinkat(dirfd, tmp, AT_REMOVEDIR);
+                        d = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (d < 0)
+                                return not_dir_error(dirfd, name, shown, errno, err);
+                        *fd = d;
+                        return 0;
+                }
+                r = ps_error_errno(err, errno, "cannot create %s", shown);
+        }
         if (r < 0) {
-                close(d);
+                if (d >= 0)
+                        close(d);
+                unlinkat(dirfd, tmp, AT_REMOVEDIR);
                 return r;
         }
+        ps_fault_point();
         *fd = d;
         if (created)
                 *created = true;

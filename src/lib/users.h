@@ -119,8 +119,10 @@ int ps_root_user_in_group(const char *root, const ps_user *u, const char *name, 
 int ps_home_open(const char *root, const ps_user *u, int *fd, ps_error *err);
 
 /* Open the directory NAME (one component) in DIRFD without following a
- * symbolic link; with CREATE, mkdir it (MODE, then owner UID:GID) when
- * missing and set *created.  An existing directory is left as it is.
+ * symbolic link; with CREATE, make it when missing (under a temporary
+ * name, given owner UID:GID and MODE, then renamed into place, so that a
+ * crash never leaves it half-made) and set *created.  An existing
+ * directory is left as it is.
  * SHOWN names it in messages.  *fd = -1 and 0 returned when it is missing
  * and CREATE is false. */
 int ps_dir_at(int dirfd, const char *name, const char *shown, bool create, uid_t uid, gid_t gid, mode_t mode,
