@@ -350,6 +350,15 @@ else
     ok "interactive prompts # SKIP script(1) not installed"
 fi
 
+# ---------------------------------------------------------------- the original names
+ln -s "$PODSEC" "$T/podsec-create-podmanusers"; ln -s "$PODSEC" "$T/podsec-create-imagemakeruser"
+refused 1 "no user name given" "podsec-create-podmanusers without users" env PODSEC_ROOT="$R" setsid -w "$T/podsec-create-podmanusers"
+check "podsec-create-podmanusers frank (again)" env PODSEC_ROOT="$R" setsid -w "$T/podsec-create-podmanusers" --no-password frank
+check_out "unchanged +user frank" "podsec-create-podmanusers: frank is an existing image user"
+refused 1 "more than one '@'" "podsec-create-imagemakeruser a@b@c" env PODSEC_ROOT="$R" setsid -w "$T/podsec-create-imagemakeruser" a@b@c
+refused 2 "given twice" "podsec-create-imagemakeruser: duplicate scope (exit 2 as the original meant)" \
+    env PODSEC_ROOT="$R" setsid -w "$T/podsec-create-imagemakeruser" "a@$REG/d" "b@$REG/d"
+
 # ---------------------------------------------------------------- the host
 [ "$(host_state)" = "$HOST_BEFORE" ] && ok "host passwd, group, shadow, gshadow, subuid, subgid untouched" || notok "host account files changed"
 no_agents && ok "no gpg-agent left at the end" || notok "gpg-agent left at the end"
