@@ -115,23 +115,27 @@ add_maker() {
 }
 IMK=$(add_maker imk registry.local/team1) && ok "A: image maker imk@registry.local/team1 ($IMK)" || notok "A: image maker imk"
 
-# skopeo on A writes signatures into A's staging directory
-mkdir -p "$T/regd-a"
-cat > "$T/regd-a/default.yaml" <<EOC
 default-docker:
   lookaside: http://sigstore.local:81/sigstore/
   lookaside-staging: file://$RA/var/sigstore/sigstore/
 EOC
-# push USER REF [CONTENT]: a tiny image to registry.local/REF, signed by USER
-# (USER "-": unsigned)
+# push USER REF [CONTENT]: a tiny image to registry.local/REF; USER "-":
+# pushed unsigned by skopeo; otherwise as an image maker does it: an OCI
+# archive load-signed by podsec with USER's key (signatures go to A's
+# signature store, behind the site's lookaside)
 push() {
     local u=$1 ref=$2 dir; dir=$(mktemp -d "$T/img.XXXXXX")
-    mk_oci "$dir" "$ref" "${3:-$ref}" >/dev/null || return 1
-    local sign=()
-    [ "$u" != - ] && sign=(--sign-by "$(gpg --homedir "$T/$u-gnupg" --with-colons --list-secret-keys |
-        awk -F: '/^fpr:/ {print $10; exit}')" --sign-passphrase-file "$T/pass")
-    GNUPGHOME=$T/$u-gnupg on "$NSA" skopeo --registries.d "$T/regd-a" copy --dest-tls-verify=false \
-        "${sign[@]}" "oci:$dir:$ref" "docker://registry.local/$ref"
+    if [ "$u" = - ]; then
+        mk_oci "$dir" "$ref" "${3:-$ref}" >/dev/null || return 1
+        on "$NSA" skopeo copy --dest-tls-verify=false "oci:$dir:$ref" "docker://registry.local/$ref"
+        return
+    fi
+    mk_oci "$dir/amd64" "$ref" "${3:-$ref}" >/dev/null || return 1
+    tar -C "$dir" -cJf "$dir/amd64.tar.xz" amd64 || return 1
+    local fpr
+    fpr=$(gpg --homedir "$T/$u-gnupg" --with-colons --list-secret-keys | awk -F: '/^fpr:/ {print $10; exit}')
+    GNUPGHOME=$T/$u-gnupg on "$NSA" "$PODSEC" --root "$RA" image load-sign -y --no-legacy-alias \
+        --passphrase-file "$T/pass" "$dir/amd64.tar.xz" amd64 "$fpr" "registry.local/${ref%%/*}"
 }
 [ -n "$IMK" ] || { notok "no key for imk: cannot go on"; finish; }
 check "A: push and sign registry.local/team1/hello:1.0 (imk)" push imk team1/hello:1.0
