@@ -576,7 +576,7 @@ static int plan_sysctl(plan *p, ps_error *err)
                 return 0;
         }
         _cleanup_free_ char *v = NULL;
-        if (ps_read_file(sysctl_proc, 64, &v, NULL, NULL) == 0 && atoi(v) == 1) {
+        if (ps_read_file(sysctl_proc, 64, &v, NULL, NULL) == 0 && v[0] == '1' && (v[1] == '\n' || v[1] == '\0')) {
                 p->it[IT_SYSCTL_LIVE].act = ACT_UNCHANGED;
         } else {
                 p->live_apply = true;

@@ -67,7 +67,7 @@ static char *shown(const char *s, size_t len)
         for (size_t i = 0; i < max; i++) {
                 unsigned char c = (unsigned char)s[i];
                 if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
-                        k += (size_t)sprintf(o + k, "\\x%02x", c);
+                        k += (size_t)snprintf(o + k, 5, "\\x%02x", c);
                 else
                         o[k++] = (char)c;
         }
