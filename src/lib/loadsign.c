@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <lzma.h>
 #include <pthread.h>
 #include <search.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,6 +272,169 @@ bool ps_ls_gid_member(unsigned gid, unsigned egid, const unsigned *groups, size_
 }
 
 /* ------------------------------------------------------------------ */
+/* xz in its own thread                                                */
+/*
+ * An .xz archive is decompressed by a thread of its own (liblzma's
+ * multi-threaded decoder: the blocks of a multi-block file, which
+ * `podsec image save` writes, are decoded on LS_XZ_THREADS cores; a
+ * single-block file still takes one) and handed to the archive reader as a
+ * plain tar stream through a socket pair.  The reading thread then only
+ * parses tar, hashes and copies, next to the decompression instead of
+ * after it.  Other compressions go to the archive reader directly.
+ */
+
+#define LS_XZ_THREADS 2
+#define LS_XZ_BUF ((size_t)1 << 20)
+
+struct unxz {
+        int in_fd;                      /* the archive (ours) */
+        int out_fd;                     /* socket to the reader */
+        pthread_t th;
+        bool started;
+        uint64_t in_total;
+        uint64_t in_done;               /* __atomic */
+        int rc;                         /* after join: 0, or -errno with MSG */
+        char *msg;
+};
+
+static bool is_xz(int fd)
+{
+        unsigned char m[6];
+        ssize_t n = pread(fd, m, sizeof(m), 0);
+        return n == (ssize_t)sizeof(m) && memcmp(m, "\xfd" "7zXZ\0", 6) == 0;
+}
+
+static void unxz_fail(struct unxz *u, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void unxz_fail(struct unxz *u, int code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&u->msg, fmt, ap) < 0)
+                u->msg = NULL;
+        va_end(ap);
+        u->rc = -code;
+}
+
+static void *unxz_thread(void *arg)
+{
+        struct unxz *u = arg;
+        lzma_stream s = LZMA_STREAM_INIT;
+        lzma_mt mt = { .flags = LZMA_CONCATENATED, .threads = LS_XZ_THREADS,
+                       .memlimit_threading = (uint64_t)1 << 30, .memlimit_stop = (uint64_t)4 << 30 };
+        _cleanup_free_ uint8_t *in = malloc(LS_XZ_BUF);
+        _cleanup_free_ uint8_t *out = malloc(LS_XZ_BUF);
+        lzma_ret lr = in && out ? lzma_stream_decoder_mt(&s, &mt) : LZMA_MEM_ERROR;
+        if (lr != LZMA_OK) {
+                unxz_fail(u, ENOMEM, "cannot start the xz decoder (liblzma error %d)", (int)lr);
+                goto out;
+        }
+        lzma_action action = LZMA_RUN;
+        bool eof = false;
+        s.next_out = out;
+        s.avail_out = LS_XZ_BUF;
+        for (;;) {
+                if (s.avail_in == 0 && !eof) {
+                        ssize_t n = read(u->in_fd, in, LS_XZ_BUF);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0) {
+                                unxz_fail(u, errno, "read error: %s", strerror(errno));
+                                break;
+                        }
+                        if (n == 0) {
+                                eof = true;
+                                action = LZMA_FINISH;
+                        }
+                        s.next_in = in;
+                        s.avail_in = (size_t)n;
+                        __atomic_add_fetch(&u->in_done, (uint64_t)n, __ATOMIC_RELAXED);
+                }
+                lr = lzma_code(&s, action);
+                if (s.avail_out == 0 || lr == LZMA_STREAM_END) {
+                        size_t len = LS_XZ_BUF - s.avail_out;
+                        const uint8_t *p = out;
+                        while (len) {
+                                ssize_t w = send(u->out_fd, p, len, MSG_NOSIGNAL);
+                                if (w < 0 && errno == EINTR)
+                                        continue;
+                                if (w < 0) {
+                                        /* the reader stopped: its error says why */
+                                        u->rc = 0;
+                                        goto out;
+                                }
+                                p += w;
+                                len -= (size_t)w;
+                        }
+                        s.next_out = out;
+                        s.avail_out = LS_XZ_BUF;
+                }
+                if (lr == LZMA_STREAM_END)
+                        break;
+                if (lr == LZMA_OK)
+                        continue;
+                uint64_t done = __atomic_load_n(&u->in_done, __ATOMIC_RELAXED);
+                if (lr == LZMA_BUF_ERROR || (lr == LZMA_DATA_ERROR && eof))
+                        unxz_fail(u, EIO, "truncated xz stream: the input ends after %" PRIu64 " bytes", done);
+                else if (lr == LZMA_MEMLIMIT_ERROR || lr == LZMA_MEM_ERROR)
+                        unxz_fail(u, ENOMEM, "xz stream needs more memory than allowed (%" PRIu64 " MiB)",
+                                  lzma_memusage(&s) >> 20);
+                else if (lr == LZMA_FORMAT_ERROR)
+                        unxz_fail(u, EINVAL, "not an xz stream after %" PRIu64 " bytes", done);
+                else if (lr == LZMA_OPTIONS_ERROR)
+                        unxz_fail(u, ENOTSUP, "unsupported xz options");
+                else
+                        unxz_fail(u, EBADMSG, "corrupt xz stream (liblzma error %d, near byte %" PRIu64 ")",
+                                  (int)lr, done);
+                break;
+        }
+out:
+        lzma_end(&s);
+        /* EOF for the reader (an error ends the tar early; the walk fails
+         * and this thread's error is reported) */
+        shutdown(u->out_fd, SHUT_WR);
+        return NULL;
+}
+
+/* Start decompressing FD into a socket; *rfd is the reading end. */
+static int unxz_start(struct unxz *u, int fd, int *rfd, ps_error *err)
+{
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return ps_error_errno(err, errno, "cannot create a socket pair for the xz decoder");
+        int sz = 4 << 20;
+        (void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+        (void)setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+        struct stat st;
+        u->in_total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+        u->in_fd = fd;
+        u->out_fd = sv[1];
+        int e = pthread_create(&u->th, NULL, unxz_thread, u);
+        if (e) {
+                close(sv[0]);
+                close(sv[1]);
+                u->out_fd = -1;
+                return ps_error_errno(err, e, "cannot start the xz decoder");
+        }
+        u->started = true;
+        *rfd = sv[0];
+        return 0;
+}
+
+/* Stop (the reader has closed its end, so the decoder is not blocked) and
+ * wait. */
+static void unxz_join(struct unxz *u)
+{
+        if (u->started) {
+                pthread_join(u->th, NULL);
+                u->started = false;
+        }
+        if (u->out_fd >= 0) {
+                close(u->out_fd);
+                u->out_fd = -1;
+        }
+}
+
+/* ------------------------------------------------------------------ */
 /* run state                                                           */
 
 struct ls;
@@ -341,6 +507,9 @@ struct ls {
         ps_loadsign_result *res;
         struct timespec t0;
         ps_archive *ar;
+        int ar_fd;                      /* the archive */
+        int sock_fd;                    /* decompressed tar from the xz thread, or -1 */
+        struct unxz unxz;
         ps_index *index;
         char *platform;
         char *host;                     /* registry host of the destinations */
@@ -475,6 +644,11 @@ static void emit_progress(struct ls *ls, bool force)
 static void on_input(void *ud, uint64_t done, uint64_t total)
 {
         struct ls *ls = ud;
+        if (ls->sock_fd >= 0) {
+                /* the reader counts decompressed bytes: take the decoder's */
+                done = __atomic_load_n(&ls->unxz.in_done, __ATOMIC_RELAXED);
+                total = ls->unxz.in_total;
+        }
         ls->in_done = done;
         ls->in_total = total;
         emit_progress(ls, false);
@@ -1851,6 +2025,14 @@ static void ls_cleanup(struct ls *ls)
         if (ls->spool_fd >= 0)
                 close(ls->spool_fd);
         ps_archive_free(ls->ar);
+        if (ls->sock_fd >= 0) {
+                shutdown(ls->sock_fd, SHUT_RDWR);
+                unxz_join(&ls->unxz);
+                close(ls->sock_fd);
+        }
+        free(ls->unxz.msg);
+        if (ls->ar_fd >= 0)
+                close(ls->ar_fd);
         ps_registry_free(ls->reg);
         ps_gpg_verifier_free(ls->verifier);
         pthread_cond_destroy(&ls->slot_cv);
@@ -1953,7 +2135,23 @@ static int run(struct ls *ls, ps_error *err)
                 }
         }
 
-        r = ps_archive_open_file(o->archive, &ls->ar, err);
+        ls->ar_fd = open(o->archive, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (ls->ar_fd < 0) {
+                ls->stage = PS_LS_ARCHIVE;
+                return ps_error_errno(err, errno, "cannot open archive %s", o->archive);
+        }
+        struct stat st;
+        if (fstat(ls->ar_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                ls->stage = PS_LS_ARCHIVE;
+                return ps_error_set(err, EINVAL, "archive %s is not a regular file", o->archive);
+        }
+        if (is_xz(ls->ar_fd)) {
+                r = unxz_start(&ls->unxz, ls->ar_fd, &ls->sock_fd, err);
+                if (r >= 0)
+                        r = ps_archive_open_fd(ls->sock_fd, o->archive, &ls->ar, err);
+        } else {
+                r = ps_archive_open_fd(ls->ar_fd, o->archive, &ls->ar, err);
+        }
         if (r < 0) {
                 ls->stage = PS_LS_ARCHIVE;
                 return r;
@@ -1962,6 +2160,18 @@ static int run(struct ls *ls, ps_error *err)
         phase(ls, "reading the archive");
         const ps_archive_ops ops = { .index = on_index, .blob = on_blob };
         r = ps_archive_walk(ls->ar, o->arch, &ops, ls, err);
+        if (ls->sock_fd >= 0) {
+                /* the decoder ends when its input does, or when nobody reads */
+                shutdown(ls->sock_fd, SHUT_RD);
+                unxz_join(&ls->unxz);
+                ls->in_done = __atomic_load_n(&ls->unxz.in_done, __ATOMIC_RELAXED);
+                if (ls->unxz.rc < 0 && (r >= 0 || !ls->stage || ls->stage == PS_LS_ARCHIVE)) {
+                        /* the decoder's error is the cause of whatever the reader saw */
+                        ls->stage = PS_LS_ARCHIVE;
+                        r = ps_error_set(err, -ls->unxz.rc, "reading %s: %s", o->archive,
+                                         ls->unxz.msg ? ls->unxz.msg : "xz decoding failed");
+                }
+        }
         res->seconds_read = since(&ls->t0);
         res->archive_bytes = ls->in_done;
         res->blob_bytes = ls->blob_bytes;
@@ -2067,7 +2277,8 @@ static int run(struct ls *ls, ps_error *err)
 int ps_loadsign(const ps_loadsign_opts *o, ps_loadsign_result *res, ps_error *err)
 {
         memset(res, 0, sizeof(*res));
-        struct ls ls = { .o = o, .res = res, .spool_fd = -1, .slots = LS_FINISH_SLOTS };
+        struct ls ls = { .o = o, .res = res, .spool_fd = -1, .slots = LS_FINISH_SLOTS, .ar_fd = -1, .sock_fd = -1,
+                         .unxz = { .in_fd = -1, .out_fd = -1 } };
         pthread_mutex_init(&ls.mu, NULL);
         pthread_cond_init(&ls.slot_cv, NULL);
         pthread_mutex_init(&ls.smu, NULL);

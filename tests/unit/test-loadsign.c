@@ -377,6 +377,33 @@ static void test_engine_ok(void **s)
         assert_string_equal(res.images[0].dests[0].ref, "registry.local/c10f/big:1");
         ps_loadsign_result_clear(&res);
 
+        /* the xz stream cut in the middle (decoded in its own thread) */
+        {
+                FILE *f = fopen(t.path, "rb");
+                assert_non_null(f);
+                fseek(f, 0, SEEK_END);
+                long len = ftell(f);
+                rewind(f);
+                char *buf = malloc((size_t)len);
+                assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+                fclose(f);
+                char cut[64];
+                strcpy(cut, "/tmp/test-loadsign-cut-XXXXXX");
+                int fd = mkstemp(cut);
+                assert_true(fd >= 0);
+                assert_int_equal(write(fd, buf, (size_t)len / 2), len / 2);
+                close(fd);
+                free(buf);
+                r = dry(cut, "amd64", "c10f", &rn, &res, &err);
+                assert_true(r < 0);
+                assert_int_equal(res.stage, PS_LS_ARCHIVE);
+                if (!strstr(err.msg, "truncated xz stream"))
+                        fail_msg("%s", err.msg);
+                ps_error_clear(&err);
+                ps_loadsign_result_clear(&res);
+                unlink(cut);
+        }
+
         /* the wrong architecture: exit 7's case */
         r = dry(t.path, "arm64", "c10f", &rn, &res, &err);
         assert_true(r < 0);
