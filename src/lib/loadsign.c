@@ -35,8 +35,6 @@ const char *const ps_ls_archs[] = { "amd64", "arm64", "arm", "ppc64le", "386", N
  * there after the read; all of them together at most LS_KEEP_MAX. */
 #define LS_SMALL PS_OCI_MAX_MANIFEST
 #define LS_KEEP_MAX ((size_t)256 << 20)
-/* ring buffer between the reading thread and a blob's upload thread */
-#define LS_RING ((size_t)8 << 20)
 #define LS_CHUNK ((size_t)8 << 20)
 /* blobs finishing their upload at the same time once the read is done */
 #define LS_FINISH_SLOTS 4
@@ -467,11 +465,11 @@ struct stream {
         pthread_t th;
         bool started;
         pthread_cond_t data, space;
-        unsigned char *ring;
-        size_t rpos, fill;
-        int64_t consumed;
+        const unsigned char *mb;        /* mailbox: a block of the reader's, lent */
+        size_t mb_len;
+        int64_t produced, consumed;
         bool prod_done, prod_failed;
-        bool have_last;                 /* ring freed, last byte kept in LAST */
+        bool have_last;                 /* the blob's last byte, held back in LAST */
         unsigned char last;
         bool closed;                    /* the upload returned */
         bool slot;
@@ -669,14 +667,14 @@ static void stream_free(struct stream *s)
                 return;
         pthread_cond_destroy(&s->data);
         pthread_cond_destroy(&s->space);
-        free(s->ring);
         free(s->repo);
         ps_error_clear(&s->err);
         free(s);
 }
 
-/* The upload's body: the blob's bytes from the ring.  The last byte is
- * given out only after the verdict. */
+/* The upload's body: the blob's bytes, taken straight from the reader's
+ * block (one copy, into the upload's chunk).  The last byte is given out
+ * only after the verdict. */
 static size_t stream_read(void *ctx, char *buf, size_t n)
 {
         struct stream *s = ctx;
@@ -693,35 +691,19 @@ static size_t stream_read(void *ctx, char *buf, size_t n)
                         ret = 0;
                         break;
                 }
-                bool final_ok = ls->verdict > 0 && s->prod_done;
-                int64_t limit = final_ok ? left : left - 1;
-                if (limit > 0 && s->fill > 0) {
-                        size_t k = n;
-                        if ((int64_t)k > limit)
-                                k = (size_t)limit;
-                        if (k > s->fill)
-                                k = s->fill;
-                        if (k > LS_RING - s->rpos)
-                                k = LS_RING - s->rpos;
-                        memcpy(buf, s->ring + s->rpos, k);
-                        s->rpos = (s->rpos + k) % LS_RING;
-                        s->fill -= k;
+                if (s->mb_len > 0) {
+                        size_t k = n < s->mb_len ? n : s->mb_len;
+                        memcpy(buf, s->mb, k);
+                        s->mb += k;
+                        s->mb_len -= k;
                         s->consumed += (int64_t)k;
                         ls->sent += k;
-                        pthread_cond_signal(&s->space);
+                        if (s->mb_len == 0)
+                                pthread_cond_signal(&s->space);
                         ret = k;
                         break;
                 }
-                if (left == 1 && s->prod_done && s->ring && s->fill == 1) {
-                        /* parked: keep the last byte, give the ring back */
-                        s->last = s->ring[s->rpos];
-                        s->have_last = true;
-                        free(s->ring);
-                        s->ring = NULL;
-                        s->fill = 0;
-                        s->rpos = 0;
-                }
-                if (final_ok && left == 1 && s->have_last) {
+                if (left == 1 && s->have_last && s->prod_done && ls->verdict > 0) {
                         if (!s->slot) {
                                 if (ls->slots <= 0) {
                                         pthread_cond_wait(&ls->slot_cv, &ls->mu);
@@ -790,10 +772,9 @@ static int stream_start(struct ls *ls, struct blob *b, const char *repo, ps_erro
         s->ls = ls;
         s->b = b;
         s->repo = strdup(repo);
-        s->ring = malloc(LS_RING);
         pthread_cond_init(&s->data, NULL);
         pthread_cond_init(&s->space, NULL);
-        if (!s->repo || !s->ring) {
+        if (!s->repo) {
                 stream_free(s);
                 return ps_error_errno(err, ENOMEM, "upload of %s", b->digest.str);
         }
@@ -807,36 +788,31 @@ static int stream_start(struct ls *ls, struct blob *b, const char *repo, ps_erro
         return 0;
 }
 
-/* Hand LEN bytes to the stream.  An upload that ended early because the
- * registry had the blob takes nothing more; one that failed stops the
- * read. */
+/* Lend a block of LEN bytes to the upload and wait until it has taken
+ * them (the block is valid only until the next read).  The blob's last
+ * byte is kept back here.  An upload that ended early because the registry
+ * had the blob takes nothing more; one that failed stops the read. */
 static int stream_push(struct stream *s, const unsigned char *d, size_t len, ps_error *err)
 {
         struct ls *ls = s->ls;
         int r = 0;
         pthread_mutex_lock(&ls->mu);
-        while (len) {
-                if (s->closed) {
-                        if (s->rc < 0)
-                                r = ps_error_set(err, -s->rc, "%s", ps_error_msg(&s->err));
-                        break;
-                }
-                if (s->fill == LS_RING) {
-                        pthread_cond_wait(&s->space, &ls->mu);
-                        continue;
-                }
-                size_t wpos = (s->rpos + s->fill) % LS_RING;
-                size_t k = LS_RING - s->fill;
-                if (k > LS_RING - wpos)
-                        k = LS_RING - wpos;
-                if (k > len)
-                        k = len;
-                memcpy(s->ring + wpos, d, k);
-                s->fill += k;
-                d += k;
-                len -= k;
-                pthread_cond_signal(&s->data);
+        s->produced += (int64_t)len;
+        if (s->produced == s->b->size && len > 0) {
+                s->last = d[len - 1];
+                s->have_last = true;
+                len--;
         }
+        s->mb = d;
+        s->mb_len = len;
+        if (len)
+                pthread_cond_signal(&s->data);
+        while (s->mb_len > 0 && !s->closed)
+                pthread_cond_wait(&s->space, &ls->mu);
+        if (s->closed && s->rc < 0)
+                r = ps_error_set(err, -s->rc, "%s", ps_error_msg(&s->err));
+        s->mb = NULL;
+        s->mb_len = 0;
         pthread_mutex_unlock(&ls->mu);
         return r;
 }

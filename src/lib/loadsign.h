@@ -10,10 +10,12 @@
  *    verified (sha256 against its name) in the same pass.
  *  - A large blob (a layer) whose image is already known when it starts in
  *    the stream (a `podsec image save` archive puts index.json, manifests
- *    and configs first) is uploaded while it is being decompressed: a
- *    reader thread per blob takes the bytes from a bounded ring buffer and
- *    sends them in chunked PATCHes to an upload session in the repository
- *    of the first image that uses it.  The last byte of every such blob is
+ *    and configs first) is uploaded while it is being decompressed: an
+ *    upload thread per blob takes the bytes straight from the reader's
+ *    blocks (one copy, into its chunk) and sends them in chunked PATCHes to
+ *    an upload session in the repository of the first image that uses it;
+ *    an .xz archive is decompressed by a thread of its own (see unxz in
+ *    loadsign.c), so decompression, hashing and sending overlap.  The last byte of every such blob is
  *    held back: its final PATCH and the commit (PUT ?digest=) happen only
  *    once the whole archive has been read and found valid, the names are
  *    planned and the operator has not declined.  No request is in flight
