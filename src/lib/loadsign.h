@@ -15,10 +15,11 @@
  *    blocks (one copy, into its chunk) and sends them in chunked PATCHes to
  *    an upload session in the repository of the first image that uses it;
  *    an .xz archive is decompressed by a thread of its own (see unxz in
- *    loadsign.c), so decompression, hashing and sending overlap.  The last byte of every such blob is
- *    held back: its final PATCH and the commit (PUT ?digest=) happen only
- *    once the whole archive has been read and found valid, the names are
- *    planned and the operator has not declined.  No request is in flight
+ *    loadsign.c), so decompression, hashing and sending overlap.  The
+ *    last byte of every such blob is held back: its final PATCH and the
+ *    commit (PUT ?digest=) happen only once the whole archive has been
+ *    read and found valid, the names are planned and the operator has not
+ *    declined.  No request is in flight
  *    while a blob waits, so no timeout of the registry or of a proxy runs.
  *    On any failure the sessions are cancelled: nothing becomes visible in
  *    the registry (its catalog stays as it was) and nothing is signed.
@@ -27,8 +28,9 @@
  *    temporary file (O_TMPFILE: no name to attack, gone on exit) and
  *    uploaded after the read.
  *  - Afterwards blobs are mounted (cross-repository mount) into every other
- *    repository that needs them; small blobs are uploaded from memory.
- *    Blobs the registry already has are not sent again (HEAD).
+ *    repository that needs them (a registry that does not mount gets a
+ *    copy through the unnamed spool file); small blobs are uploaded from
+ *    memory.  Blobs the registry already has are not sent again (HEAD).
  *  - Then, image by image and destination by destination: every manifest of
  *    the image is PUT (per-platform manifests of an index by digest, the
  *    top one by tag), and only once the registry has stored it, the
