@@ -120,4 +120,60 @@ wait "$LS" 2>/dev/null
 check "re-run completes" ls_to "$REG" "$T/fx.tar.xz" amd64 signer@example.test
 check "skopeo accepts every image" all_verify
 
+# ---- 5. a registry that does not mount (cross-repository mount answered with an upload session)
+rm -rf "$T/sig"/* "$T/registry/data"/*; restart_registry
+NP=$(free_port)
+cat > "$T/nomount.py" <<'PYEOF'
+# forwards everything to the registry, but drops ?mount=&from= from blob
+# upload POSTs, so that the registry starts an ordinary session (202)
+import http.client, http.server, re, sys
+up_host, up_port = sys.argv[2].rsplit(":", 1)
+HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        path = self.path
+        if self.command == "POST" and "mount=" in path:
+            path = re.sub(r"\?.*$", "", path)
+            with open(sys.argv[3], "a") as f:
+                f.write("stripped " + self.path + "\n")
+        c = http.client.HTTPConnection(up_host, int(up_port), timeout=60)
+        c.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
+        for k, v in self.headers.items():
+            if k.lower() not in HOP:
+                c.putheader(k, v)
+        c.putheader("Content-Length", str(len(body)))
+        c.endheaders(body)
+        r = c.getresponse()
+        data = r.read() if self.command != "HEAD" else b""
+        self.send_response_only(r.status, r.reason)
+        for k, v in r.getheaders():
+            if k.lower() not in HOP or (k.lower() == "content-length" and self.command == "HEAD"):
+                self.send_header(k, v)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        c.close()
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = any
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+s.daemon_threads = True
+s.serve_forever()
+PYEOF
+python3 "$T/nomount.py" "$NP" "$REG" "$T/nomount.log" & _pids+=($!)
+wait_for curl -fsS -o /dev/null "http://127.0.0.1:$NP/v2/"
+check "a registry without cross-repository mounts: load-sign completes" ls_to "127.0.0.1:$NP" "$T/fx.tar.xz" amd64 signer@example.test
+grep -q stripped "$T/nomount.log" && ok "mounts were asked for and refused" || notok "no mount was attempted"
+REG_SAVE=$REG; REG=127.0.0.1:$NP
+check "skopeo accepts every image" all_verify
+for r in k8s-c10f2/multi:1 k8s-c10f2/pause:latest; do
+    rm -rf "$T/out"
+    check "skopeo accepts $r (its blobs copied, not mounted)" skopeo --policy "$T/policy.json" \
+        --registries.d "$T/home/.config/containers/registries.d" copy --src-tls-verify=false "docker://$REG/$r" "dir:$T/out"
+done
+REG=$REG_SAVE
+
 finish
