@@ -724,6 +724,18 @@ static size_t stream_read(void *ctx, char *buf, size_t n)
         return ret;
 }
 
+/* A chunk size for a blob of SIZE bytes, at most MAX, such that the last
+ * chunk (the one held back until the verdict) is tiny: SIZE - 1 bytes in K
+ * chunks of (SIZE - 1) / K, then at most K bytes. */
+static size_t stream_chunk_size(int64_t size, size_t max)
+{
+        if (size <= 1)
+                return max;
+        uint64_t k = ((uint64_t)size - 1 + max - 1) / max;
+        uint64_t cs = ((uint64_t)size - 1) / k;
+        return cs ? (size_t)cs : max;
+}
+
 static void *stream_thread(void *arg)
 {
         struct stream *s = arg;
@@ -735,7 +747,7 @@ static void *stream_thread(void *arg)
         int r = ps_registry_new(ls->host, &ls->ropts, &reg, &err);
         if (r >= 0) {
                 ps_registry_body body = ps_registry_body_stream(stream_read, NULL, s, s->b->size);
-                ps_registry_upload_opts uo = { .chunk_size = ls->chunk };
+                ps_registry_upload_opts uo = { .chunk_size = stream_chunk_size(s->b->size, ls->chunk) };
                 r = ps_registry_blob_upload(reg, s->repo, s->b->digest.str, &body, &uo, &st, &err);
                 ps_registry_get_stats(reg, &stats);
                 ps_registry_free(reg);
@@ -1481,10 +1493,9 @@ static int placement(struct ls *ls, ps_error *err)
                                                 return ps_error_wrap(err, "placing blob in %s/%s", ls->host, repo);
                                         continue;
                                 }
-                                /* streamed: no copy here; HEAD, then mount */
-                                r = ps_registry_blob_head(ls->reg, repo, b->digest.str, NULL, err);
-                                if (r == 0)
-                                        r = ps_registry_blob_mount(ls->reg, repo, b->digest.str, b->placed, err);
+                                /* streamed: no copy here; mount (a blob the repository
+                                 * has already is "mounted" too) */
+                                r = ps_registry_blob_mount(ls->reg, repo, b->digest.str, b->placed, err);
                                 if (r < 0)
                                         return ps_error_wrap(err, "mounting blob into %s/%s", ls->host, repo);
                                 if (r == 1)
