@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -435,6 +436,15 @@ static void unxz_join(struct unxz *u)
 /* ------------------------------------------------------------------ */
 /* run state                                                           */
 
+/* A signing slot (see "where gpg runs" below). */
+struct slot {
+        pid_t pid;                      /* helper process, or 0: in-process */
+        int fd;                         /* its socket */
+        ps_gpg_verifier *v;             /* in-process (or in the helper) */
+        bool vtried;
+};
+
+
 struct ls;
 
 enum how { B_NONE = 0, B_KEPT, B_STREAM, B_SPOOL, B_VERIFIED };
@@ -540,8 +550,8 @@ struct ls {
         bool seen_entry;
         /* signing (see "signing" below) */
         ps_gpg_sign_opts gopts;
-        ps_gpg_verifier *verifier;      /* the main thread's */
-        bool verifier_tried;
+        struct slot slot[LS_SIGNERS];   /* slot 0: the key check, then signer 0 or the main thread */
+        struct sthr { struct ls *ls; int i; } sthr[LS_SIGNERS];
         pthread_mutex_t smu;
         pthread_cond_t scv;
         pthread_t probe_th;
@@ -1588,35 +1598,345 @@ static const char *gnupg_home(const ps_loadsign_opts *o, char **buf)
         return home;
 }
 
+/* ---- where gpg runs --------------------------------------------------- */
+/*
+ * GPGME starts a gpg process for every signature.  Forking this process in
+ * the middle of the read copies its page tables (hundreds of MB of buffers
+ * by then) and makes every page written afterwards fault: on the bench
+ * archive that cost more than the signing itself.  So, when the process is
+ * still single-threaded and small (before the read), LS_SIGNERS helper
+ * processes are forked; each serves one signing slot over a socket pair
+ * (requests: try the key, look for an earlier signature, sign) and starts
+ * gpg from its own small address space.  Where forking is not safe (other
+ * threads already running) the slots work in-process.
+ */
+
+enum { H_PROBE = 1, H_CHECK, H_SIGN };
+#define LS_FRAME_PARTS 8
+#define LS_FRAME_PART_MAX ((size_t)8 << 20)
+
+static int io_all(int fd, void *p, size_t n, bool out)
+{
+        char *c = p;
+        while (n) {
+                ssize_t k = out ? send(fd, c, n, MSG_NOSIGNAL) : read(fd, c, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return -EPIPE;
+                c += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+/* A frame: u32 type, i32 rc, u32 n, then n times (u32 len, bytes). */
+static int frame_send(int fd, uint32_t type, int32_t rc, size_t n, const void *const *parts, const size_t *lens)
+{
+        uint32_t h[3] = { type, (uint32_t)rc, (uint32_t)n };
+        int r = io_all(fd, h, sizeof(h), true);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                uint32_t l = (uint32_t)lens[i];
+                r = io_all(fd, &l, sizeof(l), true);
+                if (r >= 0 && l)
+                        r = io_all(fd, (void *)parts[i], l, true);
+        }
+        return r;
+}
+
+struct frame {
+        uint32_t type;
+        int32_t rc;
+        size_t n;
+        char *part[LS_FRAME_PARTS];     /* NUL-terminated copies */
+        size_t len[LS_FRAME_PARTS];
+};
+
+static void frame_clear(struct frame *f)
+{
+        for (size_t i = 0; i < f->n; i++)
+                free(f->part[i]);
+        memset(f, 0, sizeof(*f));
+}
+
+static int frame_recv(int fd, struct frame *f)
+{
+        memset(f, 0, sizeof(*f));
+        uint32_t h[3];
+        int r = io_all(fd, h, sizeof(h), false);
+        if (r < 0)
+                return r;
+        if (h[2] > LS_FRAME_PARTS)
+                return -EPROTO;
+        f->type = h[0];
+        f->rc = (int32_t)h[1];
+        for (uint32_t i = 0; i < h[2]; i++) {
+                uint32_t l;
+                if ((r = io_all(fd, &l, sizeof(l), false)) < 0)
+                        break;
+                if (l > LS_FRAME_PART_MAX) {
+                        r = -EPROTO;
+                        break;
+                }
+                f->part[i] = malloc((size_t)l + 1);
+                if (!f->part[i]) {
+                        r = -ENOMEM;
+                        break;
+                }
+                f->n = i + 1;
+                f->len[i] = l;
+                if (l && (r = io_all(fd, f->part[i], l, false)) < 0)
+                        break;
+                f->part[i][l] = '\0';
+        }
+        if (r < 0)
+                frame_clear(f);
+        return r;
+}
+
+static const char ls_probe_text[] = "podsec image load-sign: signing key check\n";
+
+/* in-process work (also what a helper does) */
+
+static int ip_probe(struct ls *ls, char **fpr, ps_error *err)
+{
+        void *sig = NULL;
+        size_t siglen = 0;
+        int r = ps_gpg_sign(&ls->gopts, ls_probe_text, sizeof(ls_probe_text) - 1, &sig, &siglen, fpr, err);
+        free(sig);
+        return r;
+}
+
+/* The public key FPR, to recognise our own signatures (best effort). */
+static void ip_keydata(struct ls *ls, const char *fpr)
+{
+        if (ls->keydata || !fpr)
+                return;
+        _cleanup_free_ char *buf = NULL;
+        const char *home = gnupg_home(ls->o, &buf);
+        ps_error e = PS_ERROR_INIT;
+        if (!home || ps_gpgkey_export(home, fpr, &ls->keydata, &ls->keylen, &e) < 0) {
+                ls->keydata = NULL;
+                ls->keylen = 0;
+        }
+        ps_error_clear(&e);
+}
+
+/* Our signature of MANIFEST (DIGEST) for REF in STORE?  Returns its N, or 0. */
+static unsigned ip_check(struct ls *ls, struct slot *s, const char *fpr, const char *store, const char *repo,
+                         const char *ref, const char *digest, const void *manifest, size_t mlen)
+{
+        ps_sig_list l = { 0 };
+        ps_error e = PS_ERROR_INIT;
+        ps_sigstore_read_opts ro = { .root = ls->o->root };
+        if (ps_sigstore_read(store, repo, digest, &ro, &l, &e) < 0 || l.n == 0) {
+                ps_error_clear(&e);
+                ps_sig_list_clear(&l);
+                return 0;
+        }
+        if (!s->v && !s->vtried) {
+                s->vtried = true;
+                ip_keydata(ls, fpr);
+                if (ls->keydata && (ps_gpg_verifier_new(&s->v, &e) < 0 ||
+                                    ps_gpg_verifier_add_key_data(s->v, ls->keydata, ls->keylen, "the signing key",
+                                                                 NULL, &e) < 0)) {
+                        ps_gpg_verifier_free(s->v);
+                        s->v = NULL;
+                }
+                ps_error_clear(&e);
+        }
+        unsigned found = 0;
+        for (size_t i = 0; s->v && i < l.n && !found; i++) {
+                ps_sig_verified out = { 0 };
+                if (ps_sig_verify_manifest(s->v, l.v[i].data, l.v[i].len, manifest, mlen, ref, &out, &e) == 0)
+                        found = (unsigned)i + 1;
+                ps_sig_verified_clear(&out);
+                ps_error_clear(&e);
+        }
+        ps_sig_list_clear(&l);
+        return found;
+}
+
+static _Noreturn void helper_main(struct ls *ls, struct slot *s)
+{
+        for (;;) {
+                struct frame f;
+                if (frame_recv(s->fd, &f) < 0)
+                        break;
+                ps_error e = PS_ERROR_INIT;
+                int r = 0;
+                if (f.type == H_PROBE) {
+                        _cleanup_free_ char *fpr = NULL;
+                        r = ip_probe(ls, &fpr, &e);
+                        const void *p[] = { r < 0 ? ps_error_msg(&e) : fpr };
+                        size_t l[] = { strlen(p[0]) };
+                        r = frame_send(s->fd, H_PROBE, r < 0 ? r : 0, 1, p, l);
+                } else if (f.type == H_CHECK && f.n == 6) {
+                        unsigned idx = ip_check(ls, s, f.part[0], f.part[1], f.part[2], f.part[3], f.part[4],
+                                                f.part[5], f.len[5]);
+                        r = frame_send(s->fd, H_CHECK, (int32_t)idx, 0, NULL, NULL);
+                } else if (f.type == H_SIGN && f.n == 2) {
+                        _cleanup_free_ void *sig = NULL;
+                        size_t siglen = 0;
+                        r = ps_sig_sign_manifest(f.part[1], f.len[1], f.part[0], &ls->gopts, &sig, &siglen, NULL,
+                                                 &e);
+                        const void *p[] = { r < 0 ? (const void *)ps_error_msg(&e) : sig };
+                        size_t l[] = { r < 0 ? strlen(ps_error_msg(&e)) : siglen };
+                        r = frame_send(s->fd, H_SIGN, r < 0 ? r : 0, 1, p, l);
+                } else {
+                        r = -EPROTO;
+                }
+                ps_error_clear(&e);
+                frame_clear(&f);
+                if (r < 0)
+                        break;
+        }
+        ps_gpg_verifier_free(s->v);
+        _exit(0);
+}
+
+/* Threads of this process (from /proc/self/status); 0 when unknown. */
+static unsigned threads_now(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+        if (!f)
+                return 0;
+        char line[256];
+        unsigned n = 0;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Threads: %u", &n) == 1)
+                        break;
+        return n;
+}
+
+static void helpers_start(struct ls *ls)
+{
+        if (threads_now() != 1)
+                return;         /* forking a threaded process is not safe: in-process */
+        for (int i = 0; i < LS_SIGNERS; i++) {
+                int sv[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                        break;
+                pid_t pid = fork();
+                if (pid < 0) {
+                        close(sv[0]);
+                        close(sv[1]);
+                        break;
+                }
+                if (pid == 0) {
+                        for (int j = 0; j < i; j++)
+                                close(ls->slot[j].fd);
+                        close(sv[0]);
+                        ls->slot[i].fd = sv[1];
+                        helper_main(ls, &ls->slot[i]);
+                }
+                close(sv[1]);
+                ls->slot[i].pid = pid;
+                ls->slot[i].fd = sv[0];
+        }
+}
+
+static void helpers_stop(struct ls *ls)
+{
+        for (int i = 0; i < LS_SIGNERS; i++) {
+                struct slot *s = &ls->slot[i];
+                if (s->pid > 0) {
+                        close(s->fd);   /* EOF: the helper exits */
+                        while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        s->pid = 0;
+                        s->fd = -1;
+                }
+                ps_gpg_verifier_free(s->v);
+                s->v = NULL;
+        }
+}
+
+static int helper_gone(struct slot *s, int r, ps_error *err)
+{
+        return ps_error_errno(err, -r, "the signing helper (process %d) stopped answering", (int)s->pid);
+}
+
+/* the slot operations: in a helper when there is one */
+
+static int slot_probe(struct ls *ls, struct slot *s, char **fpr, ps_error *err)
+{
+        if (s->pid <= 0) {
+                int r = ip_probe(ls, fpr, err);
+                if (r >= 0)
+                        ip_keydata(ls, *fpr);
+                return r;
+        }
+        struct frame f;
+        int r = frame_send(s->fd, H_PROBE, 0, 0, NULL, NULL);
+        if (r >= 0)
+                r = frame_recv(s->fd, &f);
+        if (r < 0)
+                return helper_gone(s, r, err);
+        if (f.rc < 0 || f.n != 1) {
+                r = ps_error_set(err, f.rc < 0 ? -f.rc : EPROTO, "%s", f.n ? f.part[0] : "signing key check failed");
+        } else {
+                *fpr = steal_pointer(&f.part[0]);
+                r = 0;
+        }
+        frame_clear(&f);
+        return r;
+}
+
+static unsigned slot_check(struct ls *ls, struct slot *s, const char *store, const char *repo, const char *ref,
+                           const struct blob *b)
+{
+        const char *fpr = ls->res->key_fingerprint;
+        if (s->pid <= 0)
+                return ip_check(ls, s, fpr, store, repo, ref, b->digest.str, b->data, (size_t)b->size);
+        const void *p[] = { fpr ? fpr : "", store, repo, ref, b->digest.str, b->data };
+        size_t l[] = { strlen(p[0]), strlen(store), strlen(repo), strlen(ref), strlen(b->digest.str),
+                       (size_t)b->size };
+        struct frame f;
+        if (frame_send(s->fd, H_CHECK, 0, 6, p, l) < 0 || frame_recv(s->fd, &f) < 0)
+                return 0;       /* the sign request will say what is wrong */
+        unsigned idx = f.rc > 0 ? (unsigned)f.rc : 0;
+        frame_clear(&f);
+        return idx;
+}
+
+static int slot_sign(struct ls *ls, struct slot *s, const char *ref, const struct blob *b, void **sig,
+                     size_t *siglen, ps_error *err)
+{
+        if (s->pid <= 0)
+                return ps_sig_sign_manifest(b->data, (size_t)b->size, ref, &ls->gopts, sig, siglen, NULL, err);
+        const void *p[] = { ref, b->data };
+        size_t l[] = { strlen(ref), (size_t)b->size };
+        struct frame f;
+        int r = frame_send(s->fd, H_SIGN, 0, 2, p, l);
+        if (r >= 0)
+                r = frame_recv(s->fd, &f);
+        if (r < 0)
+                return helper_gone(s, r, err);
+        if (f.rc < 0 || f.n != 1) {
+                r = ps_error_set(err, f.rc < 0 ? -f.rc : EPROTO, "%s", f.n ? f.part[0] : "signing failed");
+        } else {
+                *siglen = f.len[0];
+                *sig = steal_pointer(&f.part[0]);
+                r = 0;
+        }
+        frame_clear(&f);
+        return r;
+}
+
 static void *probe_thread(void *arg)
 {
         struct ls *ls = arg;
-        static const char probe[] = "podsec image load-sign: signing key check\n";
         ps_error e = PS_ERROR_INIT;
-        void *sig = NULL;
-        size_t siglen = 0;
-        char *fpr = NULL, *key = NULL;
-        size_t keylen = 0;
-        int r = ps_gpg_sign(&ls->gopts, probe, sizeof(probe) - 1, &sig, &siglen, &fpr, &e);
-        free(sig);
-        if (r >= 0) {
-                /* the public key, to recognise our own signatures later */
-                _cleanup_free_ char *buf = NULL;
-                const char *home = gnupg_home(ls->o, &buf);
-                ps_error e2 = PS_ERROR_INIT;
-                if (!home || ps_gpgkey_export(home, fpr, &key, &keylen, &e2) < 0) {
-                        key = NULL;
-                        keylen = 0;
-                }
-                ps_error_clear(&e2);
-        }
+        char *fpr = NULL;
+        int r = slot_probe(ls, &ls->slot[0], &fpr, &e);
         pthread_mutex_lock(&ls->smu);
         ls->probe_done = true;
         ls->probe_rc = r;
         ls->probe_err = e;
         ls->res->key_fingerprint = fpr;
-        ls->keydata = key;
-        ls->keylen = keylen;
         pthread_cond_broadcast(&ls->scv);
         pthread_mutex_unlock(&ls->smu);
         return NULL;
@@ -1644,74 +1964,34 @@ static int probe_wait(struct ls *ls, ps_error *err)
         return 0;
 }
 
-/* Our signature of B for REF in STORE?  *index = N when found.  *v is the
- * caller's verifier (made on first use). */
-static bool signed_before(struct ls *ls, ps_gpg_verifier **v, bool *tried, const char *store, const char *repo,
-                          const char *ref, const struct blob *b, unsigned *index)
+static void sign_job(struct ls *ls, struct sigjob *j, struct slot *slot)
 {
-        ps_sig_list l = { 0 };
-        ps_error e = PS_ERROR_INIT;
-        ps_sigstore_read_opts ro = { .root = ls->o->root };
-        if (ps_sigstore_read(store, repo, b->digest.str, &ro, &l, &e) < 0 || l.n == 0) {
-                ps_error_clear(&e);
-                ps_sig_list_clear(&l);
-                return false;
-        }
-        if (!*v && !*tried) {
-                *tried = true;
-                if (ls->keydata && (ps_gpg_verifier_new(v, &e) < 0 ||
-                                    ps_gpg_verifier_add_key_data(*v, ls->keydata, ls->keylen, "the signing key",
-                                                                 NULL, &e) < 0)) {
-                        ps_gpg_verifier_free(*v);
-                        *v = NULL;
-                }
-                ps_error_clear(&e);
-        }
-        bool found = false;
-        for (size_t i = 0; *v && i < l.n && !found; i++) {
-                ps_sig_verified out = { 0 };
-                if (ps_sig_verify_manifest(*v, l.v[i].data, l.v[i].len, b->data, (size_t)b->size, ref, &out, &e) ==
-                    0) {
-                        found = true;
-                        *index = (unsigned)i + 1;
-                }
-                ps_sig_verified_clear(&out);
-                ps_error_clear(&e);
-        }
-        ps_sig_list_clear(&l);
-        return found;
-}
-
-static void sign_job(struct ls *ls, struct sigjob *j, ps_gpg_verifier **v, bool *tried)
-{
-        unsigned index = 0;
-        if (signed_before(ls, v, tried, j->store, j->repo, j->ref, j->b, &index)) {
+        unsigned index = slot_check(ls, slot, j->store, j->repo, j->ref, j->b);
+        if (index) {
                 j->existing = index;
                 j->rc = 0;
                 return;
         }
-        j->rc = ps_sig_sign_manifest(j->b->data, (size_t)j->b->size, j->ref, &ls->gopts, &j->sig, &j->siglen,
-                                     NULL, &j->err);
+        j->rc = slot_sign(ls, slot, j->ref, j->b, &j->sig, &j->siglen, &j->err);
 }
 
 static void *signer_thread(void *arg)
 {
-        struct ls *ls = arg;
-        ps_gpg_verifier *v = NULL;
-        bool tried = false;
+        struct sthr *t = arg;
+        struct ls *ls = t->ls;
+        struct slot *slot = &ls->slot[t->i];
         pthread_mutex_lock(&ls->smu);
         while (!ls->probe_done && !ls->sign_stop)
                 pthread_cond_wait(&ls->scv, &ls->smu);
         while (ls->probe_rc >= 0 && !ls->sign_stop && ls->next_job < ls->n_jobs) {
                 struct sigjob *j = &ls->jobs[ls->next_job++];
                 pthread_mutex_unlock(&ls->smu);
-                sign_job(ls, j, &v, &tried);
+                sign_job(ls, j, slot);
                 pthread_mutex_lock(&ls->smu);
                 j->done = true;
                 pthread_cond_broadcast(&ls->scv);
         }
         pthread_mutex_unlock(&ls->smu);
-        ps_gpg_verifier_free(v);
         return NULL;
 }
 
@@ -1821,7 +2101,8 @@ static void plan_signing(struct ls *ls)
         ls->jobs = jobs;
         ls->n_jobs = n;
         for (int i = 0; i < LS_SIGNERS && (size_t)i < n; i++) {
-                if (pthread_create(&ls->signers[ls->n_signers], NULL, signer_thread, ls) != 0)
+                ls->sthr[i] = (struct sthr){ .ls = ls, .i = i };
+                if (pthread_create(&ls->signers[ls->n_signers], NULL, signer_thread, &ls->sthr[i]) != 0)
                         break;
                 ls->n_signers++;
         }
@@ -1877,8 +2158,8 @@ static int sign_one(struct ls *ls, const char *ref, const char *repo, const char
                 index = j->existing;
                 sig = j->sig;
                 siglen = j->siglen;
-        } else if (!signed_before(ls, &ls->verifier, &ls->verifier_tried, store, repo, ref, b, &index)) {
-                r = ps_sig_sign_manifest(b->data, (size_t)b->size, ref, &ls->gopts, &own, &siglen, NULL, err);
+        } else if (!(index = slot_check(ls, &ls->slot[0], store, repo, ref, b))) {
+                r = slot_sign(ls, &ls->slot[0], ref, b, &own, &siglen, err);
                 if (r < 0)
                         return ps_error_wrap(err, "signing %s (%s)", ref, b->digest.str);
                 sig = own;
@@ -2021,7 +2302,7 @@ static void ls_cleanup(struct ls *ls)
         if (ls->ar_fd >= 0)
                 close(ls->ar_fd);
         ps_registry_free(ls->reg);
-        ps_gpg_verifier_free(ls->verifier);
+        helpers_stop(ls);
         pthread_cond_destroy(&ls->slot_cv);
         pthread_mutex_destroy(&ls->mu);
 }
@@ -2106,6 +2387,9 @@ static int run(struct ls *ls, ps_error *err)
                         ls->stage = PS_LS_REGISTRY;
                         return r;
                 }
+                /* gpg's helpers, forked while this process is small and
+                 * single-threaded */
+                helpers_start(ls);
                 phase(ls, "checking the signing key");
                 int e = pthread_create(&ls->probe_th, NULL, probe_thread, ls);
                 if (e) {
@@ -2266,6 +2550,8 @@ int ps_loadsign(const ps_loadsign_opts *o, ps_loadsign_result *res, ps_error *er
         memset(res, 0, sizeof(*res));
         struct ls ls = { .o = o, .res = res, .spool_fd = -1, .slots = LS_FINISH_SLOTS, .ar_fd = -1, .sock_fd = -1,
                          .unxz = { .in_fd = -1, .out_fd = -1 } };
+        for (int i = 0; i < LS_SIGNERS; i++)
+                ls.slot[i].fd = -1;
         pthread_mutex_init(&ls.mu, NULL);
         pthread_cond_init(&ls.slot_cv, NULL);
         pthread_mutex_init(&ls.smu, NULL);

@@ -45,6 +45,10 @@
  *    while the archive is still being read, by two threads, as soon as
  *    index.json and every manifest it names are known; they stay in memory
  *    until their manifest is in the registry (a failed run writes none).
+ *    GPGME runs in two small helper processes forked before the read (when
+ *    the caller is still single-threaded; else in-process): forking this
+ *    process for every gpg in the middle of the read, with its buffers,
+ *    cost more than the signing itself.
  *    The key (and its passphrase) is tried at the start, next to the read:
  *    a missing key or a wrong passphrase stops the read.  The signature
  *    stores are resolved when index.json arrives; one that is not a
