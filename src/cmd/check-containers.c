@@ -128,11 +128,13 @@ PS_CMD(cmd_check_containers)
                 { "foreground", no_argument, NULL, 'f' },
                 { "setup-only", no_argument, NULL, 'S' },
                 { "rate", required_argument, NULL, 'r' },
+                { "backend", required_argument, NULL, 'b' },
                 { "help", no_argument, NULL, 'H' },
                 { 0 },
         };
         bool foreground = false, setup_only = false;
         double rate = 200;
+        ps_watch_backend want = PS_WATCH_AUTO;
         int o;
         while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (o) {
@@ -148,8 +150,23 @@ PS_CMD(cmd_check_containers)
                         }
                         break;
                 }
-                case 'H':
-                        printf(_("Usage: %s [--foreground] [--rate N] [--setup-only]\n\n"
+                case 'b':
+                        if (!strcmp(optarg, "auto"))
+                                want = PS_WATCH_AUTO;
+                        else if (!strcmp(optarg, "fanotify"))
+                                want = PS_WATCH_FANOTIFY;
+                        else if (!strcmp(optarg, "inotify"))
+                                want = PS_WATCH_INOTIFY;
+                        else {
+                                ps_err(ctx, _("--backend: expected auto, fanotify or inotify, not '%s'"), optarg);
+                                return 3;
+                        }
+                        break;
+                case 'H': {
+                        _cleanup_free_ char *why = NULL;
+                        ps_watch_backend now = ps_watch_probe(ctx->root, &why);
+                        printf(_("Usage: %s [--foreground] [--backend auto|fanotify|inotify] [--rate N]\n"
+                                 "       [--setup-only]\n\n"
                                  "Watch the overlay layer directories (diff trees) of every container\n"
                                  "storage of the root: root's (/var/lib/containers/storage), each user's\n"
                                  "from /etc/passwd (~/.local/share/containers/storage) and u7s-admin's,\n"
@@ -159,19 +176,34 @@ PS_CMD(cmd_check_containers)
                                  "layer, Critical (priority 2) elsewhere.  The in-layer /var, /proc, /tmp\n"
                                  "and /run are not watched.  File names are data: they are logged with\n"
                                  "control characters escaped (\\n, \\t, \\xHH) and never executed.\n\n"
-                                 "Backend: inotify, one watch per directory (fanotify filesystem marks\n"
-                                 "are not used yet).  A kernel queue overflow is logged as Critical and\n"
-                                 "followed by a full rescan.  When fs.inotify.max_user_watches is too\n"
-                                 "small, that is logged as Critical (the limit is not raised behind your\n"
-                                 "back, unlike the original).\n\n"
+                                 "Backends (--backend, default auto):\n"
+                                 "  fanotify  one filesystem mark per filesystem holding a storage: set up\n"
+                                 "            at once whatever the number of layers; each event's directory\n"
+                                 "            is found from its file handle (cached) and events outside the\n"
+                                 "            layers are dropped.  Needs root with CAP_SYS_ADMIN and\n"
+                                 "            CAP_DAC_READ_SEARCH outside any user namespace, Linux >= 5.9\n"
+                                 "            and filesystems that report file handles.  An event in a\n"
+                                 "            directory deleted before the event is read cannot be placed\n"
+                                 "            (counted, and reported when the watcher stops).\n"
+                                 "  inotify   one watch per directory: works everywhere; setting up walks\n"
+                                 "            every layer directory; fs.inotify.max_user_watches too small\n"
+                                 "            is logged as Critical (the limit is not raised behind your\n"
+                                 "            back, unlike the original).\n"
+                                 "  auto      fanotify when it can be used, inotify otherwise.\n"
+                                 "In use on this host for this root now: %s%s%s%s.\n"
+                                 "A kernel queue overflow is logged as Critical and followed by a rescan.\n"
+                                 "The backend in use is logged when the watcher starts and printed by\n"
+                                 "--setup-only.\n\n"
                                  "  --foreground  do not detach (for systemd and tests); without it the\n"
                                  "                watcher detaches from the terminal\n"
                                  "  --rate N      log at most N events a second (default 200); the rest\n"
                                  "                are counted and reported as suppressed\n"
                                  "  --setup-only  set the watches up, print how many, and exit\n"
                                  "  --json        (global) also print one JSON object a line on stdout\n"),
-                               argv[0], PS_TAG_CHECK_CONTAINERS);
+                               argv[0], PS_TAG_CHECK_CONTAINERS, ps_watch_backend_name(now), why ? " (fanotify cannot be used: " : "",
+                               why ? why : "", why ? ")" : "");
                         return 0;
+                }
                 default:
                         return 3;
                 }
@@ -184,7 +216,7 @@ PS_CMD(cmd_check_containers)
         ps_log_open(PS_TAG_CHECK_CONTAINERS, LOG_DAEMON, PS_LOG_AUTO);
         ps_error err = PS_ERROR_INIT;
         ps_watch *w = NULL;
-        if (ps_watch_new(ctx->root, &w, &err) < 0)
+        if (ps_watch_new(ctx->root, want, &w, &err) < 0)
                 return ps_fail(ctx, &err, 3);
         struct state s = { .ctx = ctx, .json = ctx->json, .rate = rate, .tokens = rate * 5 };
         clock_gettime(CLOCK_MONOTONIC, &s.last);
@@ -195,22 +227,45 @@ PS_CMD(cmd_check_containers)
                 return ps_fail(ctx, &err, 3);
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        size_t dirs, storages;
-        ps_watch_counts(w, &dirs, &storages);
+        size_t dirs, storages, filesystems;
+        ps_watch_counts(w, &dirs, &storages, &filesystems);
+        ps_watch_backend used = ps_watch_backend_used(w);
+        const char *bname = ps_watch_backend_name(used);
+        const char *why = ps_watch_fallback_reason(w);
         double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        _cleanup_free_ char *what = NULL;
+        if (used == PS_WATCH_FANOTIFY) {
+                if (asprintf(&what, "%zu container storages on %zu filesystems (fanotify)", storages, filesystems) < 0)
+                        what = NULL;
+        } else if (asprintf(&what, "%zu directories in %zu container storages (inotify%s%s)", dirs, storages,
+                            why ? "; fanotify cannot be used: " : "", why ? why : "") < 0) {
+                what = NULL;
+        }
+        if (!what) {
+                ps_watch_free(w);
+                ps_err(ctx, _("out of memory"));
+                return 3;
+        }
         if (setup_only) {
-                if (ctx->json)
-                        json_line(json_pack("{s:I,s:I,s:f,s:s}", "directories", (json_int_t)dirs, "storages",
-                                            (json_int_t)storages, "seconds", secs, "backend", "inotify"));
-                else
-                        printf("%zu directories in %zu storages watched in %.3f s (inotify)\n", dirs, storages, secs);
+                if (ctx->json) {
+                        json_t *j = json_pack("{s:s,s:I,s:f,s:I}", "backend", bname, "storages", (json_int_t)storages,
+                                              "seconds", secs, "directories", (json_int_t)dirs);
+                        if (used == PS_WATCH_FANOTIFY)
+                                json_object_set_new(j, "filesystems", json_integer((json_int_t)filesystems));
+                        if (why)
+                                json_object_set_new(j, "fanotify_unusable", json_string(why));
+                        json_line(j);
+                } else {
+                        printf("%s set up in %.3f s\n", what, secs);
+                }
                 ps_watch_free(w);
                 return 0;
         }
-        ps_log(LOG_INFO, "Debug: watching %zu directories in %zu container storages (inotify)", dirs, storages);
+        ps_log(LOG_INFO, "Debug: watching %s", what);
         if (ctx->json)
-                json_line(json_pack("{s:s,s:I,s:I}", "kind", "ready", "directories", (json_int_t)dirs, "storages",
-                                    (json_int_t)storages));
+                json_line(json_pack("{s:s,s:s,s:I,s:I,s:I}", "kind", "ready", "backend", bname, "directories",
+                                    (json_int_t)dirs, "storages", (json_int_t)storages, "filesystems",
+                                    (json_int_t)filesystems));
         if (!foreground) {
                 if (daemon(0, 0) < 0) {
                         ps_err(ctx, _("cannot detach: %s"), strerror(errno));
@@ -234,6 +289,9 @@ PS_CMD(cmd_check_containers)
                 flush_suppressed(&s, false);
         }
         flush_suppressed(&s, true);
+        if (ps_watch_unplaced(w))
+                ps_log(LOG_WARNING, "Warning: %lu events in directories removed before they could be placed were not logged",
+                       ps_watch_unplaced(w));
         ps_log(LOG_INFO, "Debug: stopped after %lu events", s.events);
         ps_watch_free(w);
         return 0;
