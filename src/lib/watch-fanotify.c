@@ -631,8 +631,6 @@ int watch_fan_process(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err)
                                         return -1;
                                 continue;
                         }
-                        if (m->pid == w->self)
-                                continue;
                         int r = fan_event(w, m, fn, ud, err);
                         if (r < 0)
                                 return r;

@@ -36,7 +36,6 @@ struct ps_watch {
         struct fentry **cache;
         size_t ncache;
         unsigned long unplaced;
-        pid_t self;
 };
 
 /* Every place a storage may be: root's, u7s-admin's, and each passwd

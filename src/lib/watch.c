@@ -87,7 +87,6 @@ int ps_watch_new(const char *root, ps_watch_backend want, ps_watch **out, ps_err
                 return ps_error_set(err, ENOMEM, "out of memory");
         w->fd = -1;
         w->want = want;
-        w->self = getpid();
         w->root = root && *root && strcmp(root, "/") ? strdup(root) : NULL;
         if (root && *root && strcmp(root, "/") && !w->root) {
                 ps_watch_free(w);
