@@ -26,6 +26,7 @@
 #include "fs.h"
 #include "gpg.h"
 #include "gpgkey.h"
+#include "keysync.h"
 #include "log.h"
 #include "policy.h"
 #include "users.h"
@@ -822,6 +823,7 @@ typedef struct mk_plan {
         char *keys_host;           /* SIGSTORE_DIR/keys (as on the node) */
         bool keys_policy_write;
         int it_policy, it_keys_policy;
+        int it_keys_sig;           /* -1 unless policy_signing_key is set */
         time_t now;
 } mk_plan;
 
@@ -1256,6 +1258,25 @@ static int plan_scopes(mk_plan *p, ps_error *err)
                 return -ENOMEM;
         if (a != ACT_UNCHANGED)
                 set_detail(&c->rep, p->it_keys_policy, "copy of the system policy for client nodes");
+
+        /* the signature over the published set, when the site signs it */
+        p->it_keys_sig = -1;
+        const char *signer = c->ctx->conf.policy_signing_key;
+        if (!*signer)
+                return 0;
+        bool keys_change = p->keys_policy_write;
+        for (size_t i = 0; i < p->n_m; i++)
+                keys_change = keys_change || !p->m[i].keyfile_exists;
+        _cleanup_free_ char *ks_host = path_cat(p->keys_host, PS_KEYSYNC_SIG);
+        _cleanup_free_ char *ks = ks_host ? rooted(c->ctx, ks_host) : NULL;
+        if (!ks)
+                return ps_error_set(err, ENOMEM, "out of memory");
+        a = !keys_change ? ACT_UNCHANGED : ps_file_exists(ks) ? ACT_CHANGED : ACT_CREATED;
+        p->it_keys_sig = add_item(&c->rep, NULL, "file", ks_host, a, err);
+        if (p->it_keys_sig < 0)
+                return -ENOMEM;
+        set_detail(&c->rep, p->it_keys_sig, "%s the published policy and keys with %s (site setting policy_signing_key)",
+                   keys_change ? "sign" : "check the signature over", signer);
         return 0;
 }
 
@@ -1577,6 +1598,34 @@ static int mk_apply(mk_plan *p, ps_error *err)
         for (size_t i = 0; i < p->n_om; i++)
                 if ((r = apply_other(p, &p->om[i], err)) < 0)
                         return r;
+        if (p->it_keys_sig >= 0) {
+                /* last: sign what clients will fetch (a failure leaves the rest done) */
+                _cleanup_free_ char *kd = path_cat(p->sigdir, "keys");
+                _cleanup_free_ char *sigpath = kd ? path_cat(kd, PS_KEYSYNC_SIG) : NULL;
+                if (!sigpath)
+                        return ps_error_set(err, ENOMEM, "out of memory");
+                bool existed = ps_file_exists(sigpath);
+                ps_gpg_sign_opts so = { .key = ctx->conf.policy_signing_key };
+                ps_ks_sign_result res;
+                r = ps_keysync_sign_dir(kd, p->keys_host, &so, false, false, &res, err);
+                if (r < 0) {
+                        ps_ks_sign_result_clear(&res);
+                        return ps_error_wrap(err, "cannot sign the published policy and keys with %s (site setting "
+                                             "policy_signing_key; 'podsec policy sign' does it by hand)",
+                                             ctx->conf.policy_signing_key);
+                }
+                item *it = &c->rep.v[p->it_keys_sig];
+                if (res.written) {
+                        it->act = existed ? ACT_CHANGED : ACT_CREATED;
+                        set_detail(&c->rep, p->it_keys_sig, "signed by %s (policy and %zu key%s)", res.fingerprint,
+                                   res.n_keys, res.n_keys == 1 ? "" : "s");
+                } else {
+                        it->act = ACT_UNCHANGED;
+                        set_detail(&c->rep, p->it_keys_sig, "still covers the published policy and keys");
+                }
+                ps_ks_sign_result_clear(&res);
+                mark_done(&c->rep, p->it_keys_sig);
+        }
         return 0;
 }
 
@@ -1639,7 +1688,9 @@ static void mk_usage(FILE *f, const char *prog)
                 "  - then, and only once that key file exists, a signedBy requirement for SCOPE\n"
                 "    in the system policy /etc/containers/policy.json (a new dated file\n"
                 "    policy_DATE; the symbolic link is switched atomically), copied to\n"
-                "    /var/sigstore/keys/policy.json for client nodes;\n"
+                "    /var/sigstore/keys/policy.json for client nodes (and, when the site\n"
+                "    setting policy_signing_key is set, /var/sigstore/keys/policy.json.sig\n"
+                "    signed again with that key, as 'podsec policy sign' does);\n"
                 "  - ~/.config/containers/policy.json: the system policy with default\n"
                 "    insecureAcceptAnything (pull anything, sign within the scopes), and\n"
                 "    ~/.config/containers/registries.d/default.yaml: signatures read from the\n"

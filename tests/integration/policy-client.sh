@@ -289,6 +289,15 @@ check_out "unchanged +file $KEYS_HOST/policy.json.sig" "init again: signature cu
 [ "$(tree_hash "$A")" = "$S" ] && ok "init again: A unchanged" || notok "init again: A unchanged"
 check "D: sync takes the newly signed set" pd policy sync
 check_out "created +file $KEYS_HOST/ops.pgp" "D: ops.pgp installed"
+if $have_addmaker; then
+    # an image maker added while policy_signing_key is set: add-imagemaker signs the published set again
+    sleep 1.1
+    check "A: image maker qa added with policy_signing_key set" add_maker qa registry.local/qa
+    check_out "changed +file $KEYS_HOST/policy.json.sig: signed by $ADMIN \(policy and 3 keys\)" "add-imagemaker: re-signed"
+    chmod -R a+rX "$A/var/sigstore"
+    check "D: sync takes it without a manual policy sign" pd policy sync
+    check_out "created +file $KEYS_HOST/qa.pgp" "D: qa.pgp installed"
+fi
 # replay the older signed set (with the key it covered)
 mkdir -p "$W/old/keys"; cp "$T/old.policy" "$W/old/keys/policy.json"; cp "$T/old.sig" "$W/old/keys/policy.json.sig"
 cp "$A$KEYS_HOST/imk.pgp" "$W/old/keys/"; chmod -R a+rX "$W/old"
