@@ -144,8 +144,16 @@ check "A: push and sign registry.local/other/hello:1.0 (imk, no scope for it)" p
 chmod -R a+rX "$RA/var/sigstore"
 ls "$RA"/var/sigstore/sigstore/team1/hello@sha256=*/signature-1 >/dev/null 2>&1 &&
     ok "A: signature in the staging directory" || notok "A: signature in the staging directory"
-check "A: policy sign (the new key and scope)" pa policy sign
-check_out "signed by $ADMIN" "A: signed with the site's policy_signing_key"
+# add-imagemaker signed the published set again itself (policy_signing_key is set)
+if $have_addmaker; then
+    grep -q "policy.json.sig: signed by $ADMIN" "$T/addmaker-imk.log" && ok "A: add-imagemaker signed the new key and scope" ||
+        { notok "A: add-imagemaker signed the new key and scope"; sed 's/^/#   /' "$T/addmaker-imk.log"; }
+    check "A: policy sign: nothing to do" pa policy sign
+    check_out "nothing to change: .* already covers" "A: the signature covers the new key and scope"
+else
+    check "A: policy sign (the new key and scope)" pa policy sign
+    check_out "signed by $ADMIN" "A: signed with the site's policy_signing_key"
+fi
 
 # ---------------------------------------------------------------- host B
 pb() { on "$NSB" "$PODSEC" --root "$RB" "$@"; }
@@ -180,17 +188,20 @@ check_out 'rejected' "B: other scope: rejected by the policy"
 DEV=$(add_maker dev registry.local/team2) && ok "A: image maker dev@registry.local/team2 ($DEV)" || notok "A: image maker dev"
 check "A: push and sign registry.local/team2/app:2.0 (dev)" push dev team2/app:2.0
 chmod -R a+rX "$RA/var/sigstore"
-# the policy changed but is not signed again yet: B refuses to update
+check_rc 1 "B: refuses dev's image before sync" pull team2/app:2.0
 refused_b() {   # RC PATTERN DESC
     local s; s=$(tree_hash "$RB")
     check_rc "$1" "$3: exit $1" pb policy sync
     check_out "$2" "$3: says why"
     [ "$(tree_hash "$RB")" = "$s" ] && ok "$3: B unchanged" || notok "$3: B unchanged"
 }
-refused_b 1 'dev.pgp is not covered by the signature|policy.json differs from the signed version' \
-    "B: sync before A signs again"
-check_rc 1 "B: refuses dev's image before sync" pull team2/app:2.0
-check "A: policy sign" pa policy sign
+if $have_addmaker; then
+    # published keys changed behind the signature (by hand, not by podsec): B refuses to update
+    cp "$RA$KEYS/imk.pgp" "$RA$KEYS/stray.pgp"; chmod a+r "$RA$KEYS/stray.pgp"
+    refused_b 1 'stray.pgp is not covered by the signature' "B: sync with a key file nobody signed"
+    rm -f "$RA$KEYS/stray.pgp"
+fi
+check "A: policy sign (current or signed again)" pa policy sign
 check "B: policy sync" pb policy sync
 check_out "created +file $KEYS/dev.pgp: key $DEV" "B: dev's key installed"
 check_out "changed +file /etc/containers/policy.json" "B: policy changed"
