@@ -48,6 +48,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The signature store on a registry node (see plan_sigstore: W4). */
+#define KEYS_MODE 0755
+#define SIGS_MODE (S_ISGID | S_ISVTX | 0775)
+
 /* Exit codes of policy init, sync and sign (documented in --help). */
 enum {
         EXIT_OK = 0,
@@ -707,9 +711,15 @@ static int plan_sigstore(plan *p, ps_error *err)
                         return r;
                 return 0;
         }
+        /* W4: keys/ is written by root only (add-imagemaker, policy init and
+         * sign), so it is not group-writable: a podman_dev member could
+         * otherwise swap another maker's key.  sigstore/ must take every
+         * maker's signatures: group-writable, setgid (new directories keep
+         * the group) and sticky (nobody removes or renames what another
+         * maker wrote). */
         if ((r = plan_dir(p, IT_SIGDIR, p->sigdir, sd, 0, 0, true, 0755, err)) < 0 ||
-            (r = plan_dir(p, IT_KEYS, p->keys, hk, 0, p->gid_dev, p->have_dev, 0775, err)) < 0 ||
-            (r = plan_dir(p, IT_SIGS, p->sigs, hs, 0, p->gid_dev, p->have_dev, 0775, err)) < 0)
+            (r = plan_dir(p, IT_KEYS, p->keys, hk, 0, p->gid_dev, p->have_dev, KEYS_MODE, err)) < 0 ||
+            (r = plan_dir(p, IT_SIGS, p->sigs, hs, 0, p->gid_dev, p->have_dev, SIGS_MODE, err)) < 0)
                 return r;
         if ((r = set_item(p, IT_INDEX, "file", hi, err)) < 0)
                 return r;
@@ -1549,7 +1559,7 @@ static int apply(plan *p, ps_error *err)
 
         /* 4. the signature store skeleton */
         gid_t keys_gid = p->client ? p->gid_user : p->gid_dev;
-        mode_t keys_mode = p->client ? 0755 : 0775;
+        mode_t keys_mode = KEYS_MODE;
         if (p->it[IT_SIGDIR].present) {
                 if ((r = apply_dir(p, IT_SIGDIR, p->sigdir, 0, 0755, err)) < 0)
                         return r;
@@ -1561,7 +1571,7 @@ static int apply(plan *p, ps_error *err)
                 p->it[IT_KEYS].done = true;
         }
         if (p->it[IT_SIGS].present) {
-                if ((r = apply_dir(p, IT_SIGS, p->sigs, p->gid_dev, 0775, err)) < 0)
+                if ((r = apply_dir(p, IT_SIGS, p->sigs, p->gid_dev, SIGS_MODE, err)) < 0)
                         return r;
                 p->it[IT_SIGS].done = true;
         }
@@ -1786,8 +1796,12 @@ static void usage(FILE *f, const char *prog, bool orig)
                 "    http://sigstore.local:81/sigstore/;\n"
                 "  - /etc/containers/registries.conf: registry.local is reached over plain HTTP.\n\n"
                 "On the registry node (IP is one of this host's interface addresses):\n"
-                "  - /var/sigstore (root:root 0755) with keys/ and sigstore/ (root:podman_dev\n"
-                "    0775) and index.html;\n"
+                "  - /var/sigstore (root:root 0755) with index.html, keys/ (root:podman_dev\n"
+                "    0755: written by root only; the original's 0775 let any podman_dev member\n"
+                "    swap another image maker's key) and sigstore/ (root:podman_dev 3775:\n"
+                "    every image maker writes signatures; setgid keeps the group on new\n"
+                "    directories, the sticky bit stops one maker from removing or renaming\n"
+                "    what another wrote);\n"
                 "  - /etc/containers/policy.json: reject everything not explicitly allowed;\n"
                 "  - /var/sigstore/keys/policy.json: a copy of the system policy for client\n"
                 "    nodes (so that a client set up before the first image maker gets the\n"

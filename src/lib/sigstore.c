@@ -244,7 +244,8 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 /* A directory we just created: group of the parent (best effort: only a
- * member of that group may set it), mode 0775 plus the parent's setgid. */
+ * member of that group may set it), mode 0775 plus the parent's setgid and
+ * sticky bits (under a sticky store no maker removes another's signature). */
 static int fix_new_dir(int fd, const struct stat *parent, const char *what, ps_error *err)
 {
         struct stat st;
@@ -252,7 +253,7 @@ static int fix_new_dir(int fd, const struct stat *parent, const char *what, ps_e
                 return ps_error_errno(err, errno, "cannot stat %s", what);
         if (st.st_gid != parent->st_gid && fchown(fd, (uid_t)-1, parent->st_gid) < 0 && errno != EPERM)
                 return ps_error_errno(err, errno, "cannot set the group of %s", what);
-        if (fchmod(fd, 0775 | (parent->st_mode & S_ISGID)) < 0)
+        if (fchmod(fd, 0775 | (parent->st_mode & (S_ISGID | S_ISVTX))) < 0)
                 return ps_error_errno(err, errno, "cannot set the mode of %s", what);
         return 0;
 }

@@ -92,8 +92,22 @@ G=$(gid_of "$R" podman_dev)
 
 st() { stat -c '%u:%g %a %F' "$R$1"; }
 [ "$(st /var/sigstore)" = "0:0 755 directory" ] && ok "/var/sigstore root:root 0755" || notok "/var/sigstore: $(st /var/sigstore)"
-[ "$(st /var/sigstore/keys)" = "0:$G 775 directory" ] && ok "keys/ root:podman_dev 0775" || notok "keys/: $(st /var/sigstore/keys)"
-[ "$(st /var/sigstore/sigstore)" = "0:$G 775 directory" ] && ok "sigstore/ root:podman_dev 0775" || notok "sigstore/: $(st /var/sigstore/sigstore)"
+# W4: keys/ not group-writable (root writes it); sigstore/ group-writable, setgid and sticky
+[ "$(st /var/sigstore/keys)" = "0:$G 755 directory" ] && ok "keys/ root:podman_dev 0755" || notok "keys/: $(st /var/sigstore/keys)"
+[ "$(st /var/sigstore/sigstore)" = "0:$G 3775 directory" ] && ok "sigstore/ root:podman_dev 3775" || notok "sigstore/: $(st /var/sigstore/sigstore)"
+if command -v setpriv >/dev/null; then
+    # what two podman_dev members (uids 23401, 23402) can do, on a copy of the store
+    cp -a "$R/var/sigstore" "$T/w4"
+    as() { local u=$1; shift; setpriv --reuid "$u" --regid "$u" --groups "$G" --inh-caps=-all --bounding-set=-all -- "$@"; }
+    ! as 23401 sh -c ": > '$T/w4/keys/evil.pgp'" 2>/dev/null && ok "W4: a podman_dev member cannot add a key" || notok "W4: a podman_dev member cannot add a key"
+    as 23401 sh -c "umask 022; mkdir -p '$T/w4/sigstore/a/img@sha256=1' && echo s > '$T/w4/sigstore/a/img@sha256=1/signature-1'" \
+        && ok "W4: a member writes a signature" || notok "W4: a member writes a signature"
+    [ "$(stat -c %a "$T/w4/sigstore/a")" = 2755 ] && ok "W4: its directory keeps the group (setgid)" || notok "W4: setgid ($(stat -c %a "$T/w4/sigstore/a"))"
+    ! as 23402 rm -rf "$T/w4/sigstore/a" 2>/dev/null && [ -e "$T/w4/sigstore/a/img@sha256=1/signature-1" ] \
+        && ok "W4: another member cannot remove it (sticky)" || notok "W4: another member cannot remove it (sticky)"
+    ! as 23402 mv "$T/w4/sigstore/a" "$T/w4/sigstore/b" 2>/dev/null && ok "W4: ... nor rename it" || notok "W4: ... nor rename it"
+    rm -rf "$T/w4"
+fi
 [ "$(st /var/sigstore/index.html)" = "0:0 644 regular file" ] && ok "index.html root 0644" || notok "index.html: $(st /var/sigstore/index.html)"
 grep -qi 'works' "$R/var/sigstore/index.html" && ok "index.html says the sigstore works" || notok "index.html content"
 
@@ -275,7 +289,7 @@ check "site settings" pi --registry-node "$IP"
 grep -qxF "$IP reg.test sig.test" "$R/etc/hosts" && ok "hosts_names used" || notok "hosts_names used"
 grep -q 'lookaside: http://127.0.0.1:8081/sigstore/' "$R/etc/containers/registries.d/default.yaml" && ok "sigstore_url used" || notok "sigstore_url used"
 grep -q 'location = "127.0.0.1:5000"' "$R/etc/containers/registries.conf" && ok "registry used" || notok "registry used"
-[ "$(stat -c '%u:%g %a' "$R/srv/sig/keys")" = "0:$(gid_of "$R" devs) 775" ] && ok "sigstore_dir and group_dev used" || notok "sigstore_dir/group_dev"
+[ "$(stat -c '%u:%g %a' "$R/srv/sig/sigstore")" = "0:$(gid_of "$R" devs) 3775" ] && ok "sigstore_dir and group_dev used" || notok "sigstore_dir/group_dev"
 
 # ---------------------------------------------------------------- original name
 mkdir -p "$T/bin"; ln -s "$PODSEC" "$T/bin/podsec-create-policy"

@@ -337,6 +337,16 @@ static void test_shared_group(void **s)
         assert_int_equal(stat(alt, &st), 0);
         assert_int_equal(st.st_gid, 4242);
         assert_int_equal(st.st_mode & 07777, 02775);
+        /* so does a sticky one (policy init makes sigstore/ 3775: W4) */
+        assert_int_equal(chmod(store, 03775), 0);
+        assert_int_equal(ps_sigstore_write(root, base, "w4/y", DIG, "x", 1, NULL, NULL, &err), 0);
+        _cleanup_free_ char *w4 = ps_path_join(store, "w4");
+        _cleanup_free_ char *w4dig = NULL;
+        assert_true(asprintf(&w4dig, "%s/y@sha256=" HEX, w4) > 0);
+        assert_int_equal(stat(w4, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 03775);
+        assert_int_equal(stat(w4dig, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 03775);
         rmrf(root);
 }
 
