@@ -282,6 +282,11 @@ PS_CMD(cmd_check_containers)
                 int r = poll(&p, 1, 1000);
                 if (r < 0 && errno != EINTR)
                         break;
+                /* let events gather for a moment: one wake-up per event (a
+                 * busy filesystem under fanotify) costs far more than the
+                 * events themselves; 5 ms is a small delay for a log line */
+                if (r > 0)
+                        nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
                 if (r > 0 && ps_watch_process(w, on_event, &s, &err) < 0) {
                         ps_log(LOG_CRIT, "Critical: %s", ps_error_msg(&err));
                         ps_error_clear(&err);
