@@ -511,10 +511,13 @@ static int fan_rescan(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err)
 static const uint32_t fan_bits[] = { FAN_CREATE, FAN_MOVED_TO, FAN_MODIFY, FAN_MOVED_FROM, FAN_DELETE };
 static const char *const fan_bit_names[] = { "CREATE", "MOVED_TO", "MODIFY", "MOVED_FROM", "DELETE" };
 
-static int fan_event(ps_watch *w, const struct fanotify_event_metadata *m, ps_watch_fn fn, void *ud, ps_error *err)
+/* One event: M is a copy of its metadata, RAW the event as read (only
+ * 4-byte aligned: the kernel pads records to 4 bytes, the metadata wants 8). */
+static int fan_event(ps_watch *w, const struct fanotify_event_metadata *m, const unsigned char *raw, ps_watch_fn fn,
+                     void *ud, ps_error *err)
 {
-        const unsigned char *p = (const unsigned char *)m + m->metadata_len;
-        const unsigned char *end = (const unsigned char *)m + m->event_len;
+        const unsigned char *p = raw + m->metadata_len;
+        const unsigned char *end = raw + m->event_len;
         const struct fanotify_event_info_fid *fid = NULL;
         while (p + sizeof(struct fanotify_event_info_header) <= end) {
                 const struct fanotify_event_info_header *hdr = (const void *)p;
@@ -540,7 +543,9 @@ static int fan_event(ps_watch *w, const struct fanotify_event_metadata *m, ps_wa
                 return 0;
         int fsid[2];
         memcpy(fsid, &fid->fsid, sizeof fsid);
-        struct fentry *e = fan_lookup(w, fsid, fh);
+        union fhandle h;   /* an aligned copy for open_by_handle_at */
+        memcpy(&h.fh, fh, sizeof h.fh + fh->handle_bytes);
+        struct fentry *e = fan_lookup(w, fsid, &h.fh);
         if (!e)
                 return ps_error_set(err, ENOMEM, "out of memory");
         bool isdir = m->mask & FAN_ONDIR;
@@ -615,9 +620,18 @@ int watch_fan_process(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err)
                         return -1;
                 if (n == 0)
                         break;
-                const struct fanotify_event_metadata *m = (const void *)buf;
+                /* not FAN_EVENT_OK/NEXT: they read the metadata in place, and
+                 * an event after one of odd length is only 4-byte aligned */
                 size_t len = (size_t)n;
-                for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+                for (size_t off = 0; len - off >= FAN_EVENT_METADATA_LEN;) {
+                        struct fanotify_event_metadata mc;
+                        const struct fanotify_event_metadata *m = &mc;
+                        const unsigned char *raw = (const unsigned char *)buf + off;
+                        memcpy(&mc, raw, sizeof mc);
+                        if (mc.event_len < FAN_EVENT_METADATA_LEN || mc.event_len > len - off ||
+                            mc.metadata_len < FAN_EVENT_METADATA_LEN || mc.metadata_len > mc.event_len)
+                                break;
+                        off += mc.event_len;
                         if (m->vers != FANOTIFY_METADATA_VERSION)
                                 return ps_error_set(err, EPROTO, "unexpected fanotify metadata version %u",
                                                     (unsigned)m->vers);
@@ -631,7 +645,7 @@ int watch_fan_process(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err)
                                         return -1;
                                 continue;
                         }
-                        int r = fan_event(w, m, fn, ud, err);
+                        int r = fan_event(w, m, raw, fn, ud, err);
                         if (r < 0)
                                 return r;
                         count += r;
