@@ -122,11 +122,6 @@ void watch_fan_release(ps_watch *w)
 
 #define FAN_EVENTS (FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ONDIR)
 
-union fhandle {
-        struct file_handle fh;
-        unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-};
-
 /* Mark the filesystem holding the existing directory PATH (once per
  * filesystem) and keep a descriptor on its mount to open handles with.
  * Checks that handles of this filesystem can be opened.  Returns 0 or
@@ -140,7 +135,7 @@ static int fan_mark_path(ps_watch *w, const char *path, const char **what)
         }
         int fsid[2];
         memcpy(fsid, &sfs.f_fsid, sizeof fsid);
-        union fhandle h = { .fh.handle_bytes = MAX_HANDLE_SZ };
+        union watch_fhandle h = { .fh.handle_bytes = MAX_HANDLE_SZ };
         int mnt_id = -1;
         if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt_id, 0) < 0) {
                 *what = "name_to_handle_at (the filesystem does not report file handles)";
@@ -511,45 +506,72 @@ static int fan_rescan(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err)
 static const uint32_t fan_bits[] = { FAN_CREATE, FAN_MOVED_TO, FAN_MODIFY, FAN_MOVED_FROM, FAN_DELETE };
 static const char *const fan_bit_names[] = { "CREATE", "MOVED_TO", "MODIFY", "MOVED_FROM", "DELETE" };
 
-/* One event: M is a copy of its metadata, RAW the event as read (only
- * 4-byte aligned: the kernel pads records to 4 bytes, the metadata wants 8). */
-static int fan_event(ps_watch *w, const struct fanotify_event_metadata *m, const unsigned char *raw, ps_watch_fn fn,
-                     void *ud, ps_error *err)
+/* The next event of a read buffer: see watch-int.h. */
+int watch_fan_next(const void *buf, size_t len, size_t *off, watch_fan_rec *rec)
 {
-        const unsigned char *p = raw + m->metadata_len;
-        const unsigned char *end = raw + m->event_len;
-        const struct fanotify_event_info_fid *fid = NULL;
-        while (p + sizeof(struct fanotify_event_info_header) <= end) {
-                const struct fanotify_event_info_header *hdr = (const void *)p;
-                if (hdr->len < sizeof *hdr || p + hdr->len > end)
+        /* not FAN_EVENT_OK/NEXT: they read the metadata in place, and the
+         * kernel pads records to 4 bytes only, so an event after one whose
+         * name has an odd length is not aligned for the 64-bit mask */
+        const unsigned char *base = buf;
+        if (*off > len || len - *off < FAN_EVENT_METADATA_LEN)
+                return 0;
+        const unsigned char *raw = base + *off;
+        struct fanotify_event_metadata m;
+        memcpy(&m, raw, sizeof m);
+        if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > len - *off || m.metadata_len < FAN_EVENT_METADATA_LEN ||
+            m.metadata_len > m.event_len)
+                return -EBADMSG;
+        *off += m.event_len;
+        if (m.vers != FANOTIFY_METADATA_VERSION)
+                return -EPROTO;
+        memset(rec, 0, sizeof *rec);
+        rec->mask = m.mask;
+        rec->fd = m.fd;
+        /* the information records: the one that names the directory and the entry */
+        const unsigned char *p = raw + m.metadata_len, *end = raw + m.event_len;
+        while ((size_t)(end - p) >= sizeof(struct fanotify_event_info_header)) {
+                struct fanotify_event_info_header hdr;
+                memcpy(&hdr, p, sizeof hdr);
+                if (hdr.len < sizeof hdr || hdr.len > (size_t)(end - p))
                         break;
-                if (hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME &&
-                    hdr->len >= sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle))
-                        fid = (const void *)p;
-                p += hdr->len;
+                size_t fixed = sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle);
+                if (hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME && hdr.len > fixed) {
+                        const unsigned char *rec_end = p + hdr.len;
+                        const unsigned char *fh = p + sizeof(struct fanotify_event_info_fid);
+                        struct file_handle fhh;
+                        memcpy(&fhh, fh, sizeof fhh);
+                        const unsigned char *hb = fh + sizeof fhh;
+                        if (fhh.handle_bytes <= MAX_HANDLE_SZ && fhh.handle_bytes < (size_t)(rec_end - hb)) {
+                                const char *name = (const char *)hb + fhh.handle_bytes;
+                                size_t room = (size_t)((const char *)rec_end - name);
+                                size_t nlen = strnlen(name, room);
+                                if (nlen < room) {   /* terminated inside the record */
+                                        memcpy(rec->fsid, p + sizeof(struct fanotify_event_info_header),
+                                               sizeof rec->fsid);
+                                        memcpy(&rec->handle.fh, fh, sizeof fhh + fhh.handle_bytes);
+                                        rec->name = name;
+                                        rec->name_len = nlen;
+                                        rec->has_name = true;
+                                }
+                        }
+                }
+                p += hdr.len;
         }
-        if (!fid)
-                return 0;
-        const unsigned char *rec_end = (const unsigned char *)fid + fid->hdr.len;
-        struct file_handle *fh = (struct file_handle *)(uintptr_t)fid->handle;
-        const unsigned char *hb = (const unsigned char *)fh->f_handle;
-        if (fh->handle_bytes > MAX_HANDLE_SZ || hb + fh->handle_bytes >= rec_end)
-                return 0;
-        const char *name = (const char *)hb + fh->handle_bytes;
-        size_t nlen = strnlen(name, (size_t)(rec_end - (const unsigned char *)name));
-        if (name + nlen >= (const char *)rec_end)
-                return 0;   /* not terminated */
+        return 1;
+}
+
+/* One event with its directory and entry name (REC->has_name). */
+static int fan_event(ps_watch *w, watch_fan_rec *rec, ps_watch_fn fn, void *ud, ps_error *err)
+{
+        const char *name = rec->name;
+        size_t nlen = rec->name_len;
         if (!strcmp(name, "."))
                 return 0;
-        int fsid[2];
-        memcpy(fsid, &fid->fsid, sizeof fsid);
-        union fhandle h;   /* an aligned copy for open_by_handle_at */
-        memcpy(&h.fh, fh, sizeof h.fh + fh->handle_bytes);
-        struct fentry *e = fan_lookup(w, fsid, &h.fh);
+        struct fentry *e = fan_lookup(w, rec->fsid, &rec->handle.fh);
         if (!e)
                 return ps_error_set(err, ENOMEM, "out of memory");
-        bool isdir = m->mask & FAN_ONDIR;
-        bool dirent = m->mask & (FAN_CREATE | FAN_MOVED_TO);
+        bool isdir = rec->mask & FAN_ONDIR;
+        bool dirent = rec->mask & (FAN_CREATE | FAN_MOVED_TO);
         int count = 0;
         switch (e->kind) {
         case W_GONE:
@@ -592,7 +614,7 @@ static int fan_event(ps_watch *w, const struct fanotify_event_metadata *m, const
         case W_DIFF:
                 /* the kernel merges events on one name: report each kind */
                 for (size_t i = 0; i < sizeof fan_bits / sizeof *fan_bits; i++) {
-                        if (!(m->mask & fan_bits[i]))
+                        if (!(rec->mask & fan_bits[i]))
                                 continue;
                         char names[64];
                         snprintf(names, sizeof names, "%s%s", fan_bit_names[i], isdir ? ",ISDIR" : "");
@@ -605,7 +627,7 @@ static int fan_event(ps_watch *w, const struct fanotify_event_metadata *m, const
                 break;
         }
         /* a directory moved: cached paths below it may be wrong now */
-        if (isdir && (m->mask & (FAN_MOVED_FROM | FAN_MOVED_TO)))
+        if (isdir && (rec->mask & (FAN_MOVED_FROM | FAN_MOVED_TO)))
                 fan_clear_cache(w);
         return count;
 }
@@ -620,36 +642,32 @@ int watch_fan_process(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err)
                         return -1;
                 if (n == 0)
                         break;
-                /* not FAN_EVENT_OK/NEXT: they read the metadata in place, and
-                 * an event after one of odd length is only 4-byte aligned */
-                size_t len = (size_t)n;
-                for (size_t off = 0; len - off >= FAN_EVENT_METADATA_LEN;) {
-                        struct fanotify_event_metadata mc;
-                        const struct fanotify_event_metadata *m = &mc;
-                        const unsigned char *raw = (const unsigned char *)buf + off;
-                        memcpy(&mc, raw, sizeof mc);
-                        if (mc.event_len < FAN_EVENT_METADATA_LEN || mc.event_len > len - off ||
-                            mc.metadata_len < FAN_EVENT_METADATA_LEN || mc.metadata_len > mc.event_len)
-                                break;
-                        off += mc.event_len;
-                        if (m->vers != FANOTIFY_METADATA_VERSION)
-                                return ps_error_set(err, EPROTO, "unexpected fanotify metadata version %u",
-                                                    (unsigned)m->vers);
-                        if (m->fd >= 0)
-                                close(m->fd);
-                        if (m->mask & FAN_Q_OVERFLOW) {
+                size_t off = 0;
+                watch_fan_rec rec;
+                int k;
+                while ((k = watch_fan_next(buf, (size_t)n, &off, &rec)) > 0) {
+                        if (rec.fd >= 0)
+                                close(rec.fd);
+                        if (rec.mask & FAN_Q_OVERFLOW) {
                                 watch_report(fn, ud, PS_WATCH_OVERFLOW,
-                                       "the kernel event queue overflowed: events were lost; rescanning");
+                                             "the kernel event queue overflowed: events were lost; rescanning");
                                 count++;
                                 if (fan_rescan(w, fn, ud, err) < 0)
                                         return -1;
                                 continue;
                         }
-                        int r = fan_event(w, m, raw, fn, ud, err);
+                        if (!rec.has_name)
+                                continue;
+                        int r = fan_event(w, &rec, fn, ud, err);
                         if (r < 0)
                                 return r;
                         count += r;
                 }
+                if (k == -EPROTO)
+                        return ps_error_set(err, EPROTO, "unexpected fanotify metadata version");
+                if (k < 0)
+                        return ps_error_set(err, EBADMSG, "malformed fanotify event at offset %zu of %zd bytes", off,
+                                            n);
         }
         return count;
 }

@@ -4,6 +4,8 @@
 #pragma once
 #include "watch.h"
 #include <stdbool.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum wkind { W_DISCOVERY, W_OVERLAY, W_LAYER, W_DIFF, W_OTHER, W_GONE };
@@ -55,6 +57,29 @@ ssize_t watch_read(ps_watch *w, void *buf, size_t size, ps_error *err);
 int watch_ino_setup(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err);
 
 /* watch-fanotify.c */
+/* A file handle with room for any handle the kernel reports. */
+union watch_fhandle {
+        struct file_handle fh;
+        unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+};
+
+/* One fanotify event, parsed (FAN_REPORT_DFID_NAME). */
+typedef struct watch_fan_rec {
+        uint64_t mask;
+        int fd;                      /* FAN_NOFD with FID reporting */
+        bool has_name;               /* a directory handle and an entry name */
+        int fsid[2];
+        union watch_fhandle handle;  /* an aligned copy */
+        const char *name;            /* in the buffer; NUL-terminated */
+        size_t name_len;
+} watch_fan_rec;
+
+/* The event at *OFF of a buffer read from a fanotify descriptor: 1 with
+ * *REC filled and *OFF advanced, 0 at the end, -EBADMSG for a malformed
+ * event, -EPROTO for another metadata version.  Reads the buffer through
+ * copies: events are only 4-byte aligned. */
+int watch_fan_next(const void *buf, size_t len, size_t *off, watch_fan_rec *rec);
+
 int watch_fan_init(void);
 void watch_fan_release(ps_watch *w);
 int watch_fan_setup(ps_watch *w, ps_watch_fn fn, void *ud, ps_error *err);
