@@ -56,6 +56,46 @@ char *ps_root_path(const char *root, const char *path)
         return ps_path_join(root, path);
 }
 
+int ps_read_fd(int fd, const char *shown, size_t max, size_t size_hint, char **out, size_t *lenp, ps_error *err)
+{
+        *out = NULL;
+        if (lenp)
+                *lenp = 0;
+        size_t cap = (size_hint < max ? size_hint : max) + 1, len = 0;
+        if (cap < 64)
+                cap = 64;
+        _cleanup_free_ char *buf = malloc(cap);
+        if (!buf)
+                return ps_error_set(err, ENOMEM, "out of memory");
+        for (;;) {
+                if (len + 1 >= cap) {
+                        if (cap > max + 1)
+                                return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
+                        char *n = realloc(buf, cap * 2);
+                        if (!n)
+                                return ps_error_set(err, ENOMEM, "out of memory");
+                        buf = n;
+                        cap *= 2;
+                }
+                ssize_t r = read(fd, buf + len, cap - 1 - len);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return ps_error_errno(err, errno, "cannot read %s", shown);
+                }
+                if (r == 0)
+                        break;
+                len += (size_t)r;
+                if (len > max)
+                        return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
+        }
+        buf[len] = '\0';
+        if (lenp)
+                *lenp = len;
+        *out = steal_pointer(&buf);
+        return 0;
+}
+
 int ps_read_file(const char *path, size_t max, char **out, size_t *lenp, ps_error *err)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -69,38 +109,7 @@ int ps_read_file(const char *path, size_t max, char **out, size_t *lenp, ps_erro
         if ((size_t)st.st_size > max)
                 return ps_error_set(err, EFBIG, "%s is too large (%lld bytes, limit %zu)", path,
                                     (long long)st.st_size, max);
-        size_t cap = (size_t)st.st_size + 1, len = 0;
-        _cleanup_free_ char *buf = malloc(cap);
-        if (!buf)
-                return ps_error_set(err, ENOMEM, "out of memory");
-        for (;;) {
-                if (len + 1 >= cap) {
-                        if (cap > max + 1)
-                                return ps_error_set(err, EFBIG, "%s is too large (limit %zu)", path, max);
-                        size_t ncap = cap * 2;
-                        char *n = realloc(buf, ncap);
-                        if (!n)
-                                return ps_error_set(err, ENOMEM, "out of memory");
-                        buf = n;
-                        cap = ncap;
-                }
-                ssize_t r = read(fd, buf + len, cap - 1 - len);
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return ps_error_errno(err, errno, "cannot read %s", path);
-                }
-                if (r == 0)
-                        break;
-                len += (size_t)r;
-                if (len > max)
-                        return ps_error_set(err, EFBIG, "%s is too large (limit %zu)", path, max);
-        }
-        buf[len] = '\0';
-        if (lenp)
-                *lenp = len;
-        *out = steal_pointer(&buf);
-        return 0;
+        return ps_read_fd(fd, path, max, (size_t)st.st_size, out, lenp, err);
 }
 
 static int write_all(int fd, const void *data, size_t len)

@@ -20,6 +20,10 @@ char *ps_path_join(const char *a, const char *b);
 /* Read a whole file (at most max bytes, else -EFBIG).  *out is
  * NUL-terminated; len may be NULL. */
 int ps_read_file(const char *path, size_t max, char **out, size_t *len, ps_error *err);
+/* Read FD to its end into *OUT (malloc'd, NUL-terminated): at most MAX
+ * bytes, else EFBIG; SIZE_HINT is the size expected (st_size) and SHOWN
+ * names the file in messages.  LEN may be NULL. */
+int ps_read_fd(int fd, const char *shown, size_t max, size_t size_hint, char **out, size_t *len, ps_error *err);
 /* Atomically replace PATH: temp file in the same directory, write, fchmod,
  * fsync, rename, fsync the directory. */
 int ps_write_atomic(const char *path, const void *data, size_t len, mode_t mode, ps_error *err);

@@ -1498,40 +1498,7 @@ static int read_owned(const char *path, uid_t owner, size_t max, char **data, si
                                     path, (unsigned long)st.st_uid, (unsigned long)owner);
         if ((uint64_t)st.st_size > max)
                 return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
-        size_t cap = (size_t)st.st_size + 1, n = 0;
-        char *buf = malloc(cap);
-        if (!buf)
-                return oom(err);
-        for (;;) {
-                if (n + 1 >= cap) {
-                        if (cap > max) {
-                                free(buf);
-                                return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
-                        }
-                        char *nb = realloc(buf, cap * 2);
-                        if (!nb) {
-                                free(buf);
-                                return oom(err);
-                        }
-                        buf = nb;
-                        cap *= 2;
-                }
-                ssize_t k = read(fd, buf + n, cap - n - 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        int e = errno;
-                        free(buf);
-                        return ps_error_errno(err, e, "cannot read %s", path);
-                }
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-        }
-        buf[n] = '\0';
-        *data = buf;
-        *len = n;
-        return 0;
+        return ps_read_fd(fd, path, max, (size_t)st.st_size, data, len, err);
 }
 
 int ps_store_manifest(const char *images_dir, const char *id, const char *image_digest, const char *digest,

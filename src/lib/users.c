@@ -732,44 +732,9 @@ int ps_read_at(int dirfd, const char *name, const char *shown, size_t max, char 
                 return ps_error_set(err, EINVAL, "%s is not a regular file", shown);
         if ((uint64_t)s.st_size > max)
                 return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
-        size_t cap = (size_t)s.st_size + 1, n = 0;
-        char *buf = malloc(cap);
-        if (!buf)
-                return oom(err);
-        for (;;) {
-                if (n + 1 >= cap) {
-                        if (cap > max + 1) {
-                                free(buf);
-                                return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
-                        }
-                        char *nb = realloc(buf, cap * 2);
-                        if (!nb) {
-                                free(buf);
-                                return oom(err);
-                        }
-                        buf = nb;
-                        cap *= 2;
-                }
-                ssize_t k = read(fd, buf + n, cap - n - 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        int e = errno;
-                        free(buf);
-                        return ps_error_errno(err, e, "cannot read %s", shown);
-                }
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-        }
-        if (n > max) {
-                free(buf);
-                return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
-        }
-        buf[n] = '\0';
-        *data = buf;
-        if (len)
-                *len = n;
+        int r = ps_read_fd(fd, shown, max, (size_t)s.st_size, data, len, err);
+        if (r < 0)
+                return r;
         if (st)
                 *st = s;
         return 1;
@@ -910,40 +875,10 @@ typedef struct as_user_header {
 
 static int read_all_fd(int fd, char **buf, size_t *len)
 {
-        size_t cap = 4096, n = 0;
-        char *b = malloc(cap);
-        if (!b)
-                return -ENOMEM;
-        for (;;) {
-                if (n + 1 >= cap) {
-                        if (cap >= ((size_t)64 << 20)) {
-                                free(b);
-                                return -EFBIG;
-                        }
-                        char *nb = realloc(b, cap * 2);
-                        if (!nb) {
-                                free(b);
-                                return -ENOMEM;
-                        }
-                        b = nb;
-                        cap *= 2;
-                }
-                ssize_t k = read(fd, b + n, cap - n - 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        int e = errno;
-                        free(b);
-                        return -e;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-        }
-        b[n] = '\0';
-        *buf = b;
-        *len = n;
-        return 0;
+        ps_error e = PS_ERROR_INIT;
+        int r = ps_read_fd(fd, "the helper's output", (size_t)64 << 20, 4096, buf, len, &e);
+        ps_error_clear(&e);
+        return r;
 }
 
 static _Noreturn void child_run(int wfd, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
