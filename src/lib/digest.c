@@ -17,31 +17,6 @@ struct ps_sha256 {
         uint64_t count;
 };
 
-/* A printable, bounded rendering of untrusted text for messages. */
-static char *shown(const char *s, size_t len)
-{
-        size_t max = len > 80 ? 80 : len;
-        char *out = malloc(max * 4 + 4);
-        if (!out)
-                return NULL;
-        char *p = out;
-        for (size_t i = 0; i < max; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        *p++ = (char)c;
-                } else {
-                        snprintf(p, 5, "\\x%02x", c);
-                        p += 4;
-                }
-        }
-        if (max < len) {
-                memcpy(p, "...", 3);
-                p += 3;
-        }
-        *p = '\0';
-        return out;
-}
-
 static bool is_lower_hex(const char *s, size_t len)
 {
         for (size_t i = 0; i < len; i++) {
@@ -54,7 +29,7 @@ static bool is_lower_hex(const char *s, size_t len)
 
 static int bad_digest(ps_error *err, const char *s, size_t len, const char *why)
 {
-        _cleanup_free_ char *v = shown(s, len);
+        _cleanup_free_ char *v = ps_shown(s, len, 80);
         return ps_error_set(err, EINVAL, "invalid digest \"%s\": %s", v ? v : "?", why);
 }
 
@@ -96,7 +71,7 @@ int ps_digest_from_hex(const char *hex, ps_digest *out, ps_error *err)
                 return ps_error_set(err, EINVAL, "invalid sha256 digest: no value");
         size_t len = strlen(hex);
         if (len != PS_SHA256_HEX_LEN || !is_lower_hex(hex, len)) {
-                _cleanup_free_ char *v = shown(hex, len);
+                _cleanup_free_ char *v = ps_shown(hex, len, 80);
                 return ps_error_set(err, EINVAL,
                                     "\"%s\" is not a sha256 digest (64 lowercase hex digits)",
                                     v ? v : "?");

@@ -76,3 +76,27 @@ void ps_error_clear(ps_error *err)
         err->msg = NULL;
         err->code = 0;
 }
+
+char *ps_shown(const char *s, size_t len, size_t max)
+{
+        size_t m = len > max ? max : len;
+        char *out = malloc(m * 4 + 4);
+        if (!out)
+                return NULL;
+        char *p = out;
+        for (size_t i = 0; i < m; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+                        *p++ = (char)c;
+                } else {
+                        snprintf(p, 5, "\\x%02x", c);
+                        p += 4;
+                }
+        }
+        if (m < len) {
+                memcpy(p, "...", 3);
+                p += 3;
+        }
+        *p = '\0';
+        return out;
+}

@@ -2,6 +2,7 @@
 /* Error values with a message chain.  Library functions return an int
  * (>= 0 success, negative errno on failure) and fill a ps_error. */
 #pragma once
+#include <stddef.h>
 #include <stdarg.h>
 
 typedef struct ps_error {
@@ -23,6 +24,10 @@ int ps_error_errno(ps_error *err, int code, const char *fmt, ...)
 int ps_error_wrap(ps_error *err, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 void ps_error_clear(ps_error *err);
+/* A printable, bounded rendering of untrusted text for messages: bytes
+ * outside 0x20..0x7e, '\\' and '"' as \xHH; after MAX bytes, "...".
+ * malloc'd (NULL when out of memory). */
+char *ps_shown(const char *s, size_t len, size_t max);
 static inline const char *ps_error_msg(const ps_error *err)
 {
         return err && err->msg ? err->msg : "unknown error";

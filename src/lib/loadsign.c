@@ -57,34 +57,14 @@ bool ps_ls_arch_valid(const char *arch)
 /* naming                                                              */
 
 /* A printable, shortened copy of untrusted text for messages. */
-static char *shown(const char *s)
+static char *shown_str(const char *s)
 {
-        size_t n = strlen(s), max = 200;
-        size_t m = n > max ? max : n;
-        char *out = malloc(m * 4 + 4);
-        if (!out)
-                return NULL;
-        char *p = out;
-        for (size_t i = 0; i < m; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        *p++ = (char)c;
-                } else {
-                        snprintf(p, 5, "\\x%02x", c);
-                        p += 4;
-                }
-        }
-        if (m < n) {
-                memcpy(p, "...", 3);
-                p += 3;
-        }
-        *p = '\0';
-        return out;
+        return ps_shown(s, strlen(s), 200);
 }
 
 int ps_ls_parse_ref_name(const char *ref_name, char **path, char **tag, ps_error *err)
 {
-        _cleanup_free_ char *sr = shown(ref_name ? ref_name : "");
+        _cleanup_free_ char *sr = shown_str(ref_name ? ref_name : "");
         if (!sr)
                 return ps_error_errno(err, ENOMEM, "image name");
         if (!ref_name || !*ref_name)
@@ -120,7 +100,7 @@ int ps_ls_ref_platform(const char *ref_name, char **platform, ps_error *err)
 {
         const char *slash = ref_name ? strchr(ref_name, '/') : NULL;
         if (!slash || slash == ref_name) {
-                _cleanup_free_ char *sr = shown(ref_name ? ref_name : "");
+                _cleanup_free_ char *sr = shown_str(ref_name ? ref_name : "");
                 return ps_error_set(err, EINVAL,
                                     "image name \"%s\" has no platform prefix (expected PLATFORM/NAME:TAG, "
                                     "e.g. c10f/pause:3.9)",
@@ -145,7 +125,7 @@ int ps_ls_check_namespace(const char *ns, bool require_path, int *why, ps_error 
         if (!why)
                 why = &dummy;
         *why = 0;
-        _cleanup_free_ char *sn = shown(ns ? ns : "");
+        _cleanup_free_ char *sn = shown_str(ns ? ns : "");
         if (!sn)
                 return ps_error_errno(err, ENOMEM, "registry name");
         const char *slash = ns ? strchr(ns, '/') : NULL;
@@ -1035,7 +1015,7 @@ static int on_index(void *ud, ps_index *idx, ps_error *err)
                 return ps_error_wrap(err, "%s/index.json", o->arch);
         }
         if (!o->host_platform || strcmp(ls->platform, o->host_platform) != 0) {
-                _cleanup_free_ char *sp = shown(ls->platform);
+                _cleanup_free_ char *sp = shown_str(ls->platform);
                 if (strncmp(ls->platform, LS_RETIRED_PREFIX, strlen(LS_RETIRED_PREFIX)) == 0) {
                         ls->stage = PS_LS_DECLINED;
                         return ps_error_set(err, EPERM,
@@ -1305,7 +1285,7 @@ static int resolve(struct ls *ls, const ps_descriptor *desc, const char *who, un
                                 return r;
                 return 0;
         }
-        _cleanup_free_ char *mt = shown(desc->media_type ? desc->media_type : "");
+        _cleanup_free_ char *mt = shown_str(desc->media_type ? desc->media_type : "");
         return ps_error_set(err, ENOTSUP, "%s names %s of media type \"%s\", which is neither an image manifest "
                             "nor an index: cannot push it", who, desc->digest.str, mt ? mt : "?");
 }

@@ -11,34 +11,9 @@
 /* jansson >= 2.9 provides json_decrefp() for the cleanup attribute */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-/* A printable, bounded rendering of untrusted text for messages. */
-static char *shown(const char *s, size_t len)
-{
-        size_t max = len > 80 ? 80 : len;
-        char *out = malloc(max * 4 + 4);
-        if (!out)
-                return NULL;
-        char *p = out;
-        for (size_t i = 0; i < max; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        *p++ = (char)c;
-                } else {
-                        snprintf(p, 5, "\\x%02x", c);
-                        p += 4;
-                }
-        }
-        if (max < len) {
-                memcpy(p, "...", 3);
-                p += 3;
-        }
-        *p = '\0';
-        return out;
-}
-
 static char *shown_str(const char *s)
 {
-        return shown(s, strlen(s));
+        return ps_shown(s, strlen(s), 80);
 }
 
 /* ---- kinds ---- */

@@ -57,28 +57,6 @@ static bool strv_has(char **v, const char *s, size_t len)
 }
 
 /* printable, shortened copy of untrusted text for messages */
-static char *shown(const char *s, size_t len)
-{
-        size_t max = len > 80 ? 80 : len;
-        char *o = malloc(max * 4 + 4);
-        if (!o)
-                return NULL;
-        size_t k = 0;
-        for (size_t i = 0; i < max; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
-                        k += (size_t)snprintf(o + k, 5, "\\x%02x", c);
-                else
-                        o[k++] = (char)c;
-        }
-        if (len > max) {
-                memcpy(o + k, "...", 3);
-                k += 3;
-        }
-        o[k] = '\0';
-        return o;
-}
-
 int ps_save_parse_archs(const char *list, char ***out, ps_error *err)
 {
         _cleanup_strv_ char **v = NULL;
@@ -98,7 +76,7 @@ int ps_save_parse_archs(const char *list, char ***out, ps_error *err)
                 if (len == 3 && memcmp(p, "all", 3) == 0) {
                         all = true;
                 } else if (!known_arch(p, len)) {
-                        _cleanup_free_ char *s = shown(p, len);
+                        _cleanup_free_ char *s = ps_shown(p, len, 80);
                         return ps_error_set(err, EINVAL,
                                             "unknown architecture \"%s\" (known: amd64 arm64 arm ppc64le 386, or all)",
                                             s ? s : "?");
@@ -175,7 +153,7 @@ int ps_save_parse_transport(const char *arg, ps_save_source *out, ps_error *err)
                 return 0;
         size_t tl = transport_prefix(arg);
         if (tl == 0 || !(tl == 6 && strncmp(arg, "docker://", 9) == 0)) {
-                _cleanup_free_ char *s = shown(arg, strlen(arg));
+                _cleanup_free_ char *s = ps_shown(arg, strlen(arg), 80);
                 if (tl && strncmp(arg, "docker:", 7) != 0)
                         return ps_error_set(err, ENOTSUP,
                                             "transport \"%s\" is not supported: podsec copies images straight from "
@@ -191,7 +169,7 @@ int ps_save_parse_transport(const char *arg, ps_save_source *out, ps_error *err)
                 return 0;
         size_t hl = strcspn(rest, "/");
         if (!looks_like_host(rest, hl) || !ps_reference_valid_domain(rest, hl, PS_REF_ALLOW_IPV6)) {
-                _cleanup_free_ char *s = shown(rest, hl);
+                _cleanup_free_ char *s = ps_shown(rest, hl, 80);
                 return ps_error_set(err, EINVAL,
                                     "docker://%s: \"%s\" is not a registry host (a host name with a '.' or a "
                                     ":port, or localhost, e.g. docker://registry.altlinux.org)",
@@ -215,7 +193,7 @@ int ps_save_parse_transport(const char *arg, ps_save_source *out, ps_error *err)
                         if (c + cl > p + pl)
                                 cl = (size_t)(p + pl - c);
                         if (!ps_reference_valid_component(c, cl)) {
-                                _cleanup_free_ char *s = shown(p, pl);
+                                _cleanup_free_ char *s = ps_shown(p, pl, 80);
                                 return ps_error_set(err, EINVAL,
                                                     "docker://%s/%s: \"%s\" is not a valid repository path prefix "
                                                     "(lowercase letters, digits, '.', '_', '-')",
@@ -249,7 +227,7 @@ int ps_save_ref_parse(const char *image, const char *default_host, const char *p
                       ps_save_ref *out, ps_error *err)
 {
         memset(out, 0, sizeof(*out));
-        _cleanup_free_ char *si = shown(image ? image : "", image ? strlen(image) : 0);
+        _cleanup_free_ char *si = ps_shown(image ? image : "", image ? strlen(image) : 0, 80);
         if (!image || !*image)
                 return ps_error_set(err, EINVAL, "empty image name");
         if (strstr(image, "://"))
