@@ -53,27 +53,7 @@ struct ps_archive {
  * libarchive messages that quote them), at most MAX characters. */
 static char *shown_n(const char *s, size_t max)
 {
-        size_t len = strlen(s);
-        size_t n = len > max ? max : len;
-        char *out = malloc(n * 4 + 4);
-        if (!out)
-                return NULL;
-        char *p = out;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        *p++ = (char)c;
-                } else {
-                        snprintf(p, 5, "\\x%02x", c);
-                        p += 4;
-                }
-        }
-        if (n < len) {
-                memcpy(p, "...", 3);
-                p += 3;
-        }
-        *p = '\0';
-        return out;
+        return ps_shown(s, strlen(s), max);
 }
 
 static int entry_error(ps_error *err, int code, const char *name, const char *why)
