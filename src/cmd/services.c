@@ -58,6 +58,19 @@ static int install(ps_ctx *ctx, const char *path, const char *text, mode_t mode,
         return 0;
 }
 
+/* setup and run need the store that 'policy init' makes */
+static bool have_sigstore_dir(ps_ctx *ctx)
+{
+        _cleanup_free_ char *sig = ps_root_path(ctx->root, ctx->conf.sigstore_dir);
+        struct stat st;
+        if (!sig || stat(sig, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                ps_err(ctx, _("%s does not exist: run 'podsec policy init IP' on this node first"),
+                       ctx->conf.sigstore_dir);
+                return false;
+        }
+        return true;
+}
+
 static int cmd_setup(ps_ctx *ctx, int argc, char **argv)
 {
         static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
@@ -85,13 +98,8 @@ static int cmd_setup(ps_ctx *ctx, int argc, char **argv)
                 return 2;
         }
         ps_error err = PS_ERROR_INIT;
-        _cleanup_free_ char *sig = ps_root_path(ctx->root, ctx->conf.sigstore_dir);
-        struct stat st;
-        if (!sig || stat(sig, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                ps_err(ctx, _("%s does not exist: run 'podsec policy init IP' on this node first"),
-                       ctx->conf.sigstore_dir);
+        if (!have_sigstore_dir(ctx))
                 return 1;
-        }
         ps_service_paths p = { 0 };
         _cleanup_free_ char *reg = ps_registry_config(&ctx->conf, &p);
         _cleanup_free_ char *ngx = ps_sigstore_nginx_config(&ctx->conf, &p);
@@ -208,13 +216,8 @@ static int cmd_run(ps_ctx *ctx, int argc, char **argv)
                 return 2;
         }
         ps_error err = PS_ERROR_INIT;
-        _cleanup_free_ char *sig = ps_root_path(ctx->root, ctx->conf.sigstore_dir);
-        struct stat st;
-        if (!sig || stat(sig, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                ps_err(ctx, _("%s does not exist: run 'podsec policy init IP' on this node first"),
-                       ctx->conf.sigstore_dir);
+        if (!have_sigstore_dir(ctx))
                 return 1;
-        }
         ps_service_paths p = { .prefix = ctx->root, .rundir = "/run/podsec/sigstore",
                                .logdir = "/var/log/podsec", .foreground = true };
         _cleanup_free_ char *rundir = ps_root_path(ctx->root, "/run/podsec/sigstore");
