@@ -48,6 +48,12 @@ else
         check "--help without CAP_SYS_ADMIN" setpriv --bounding-set -sys_admin "$PODSEC" --root "$R" check containers --help
         check_out "In use on this host for this root now: inotify \(fanotify cannot be used: fanotify_mark FAN_MARK_FILESYSTEM: Operation not permitted\)" "--help names inotify and why"
     fi
+    if unshare -U -r true 2>/dev/null; then
+        # in a user namespace (a rootless container): no filesystem marks either
+        check "auto in a user namespace" unshare -U -r "$PODSEC" --root "$R" --json check containers --setup-only
+        jq -e '.backend == "inotify" and (.fanotify_unusable | test("FAN_MARK_FILESYSTEM"))' "$T/.out" >/dev/null &&
+            ok "user namespace: inotify, and why" || notok "user namespace: inotify, and why ($(cat "$T/.out"))"
+    fi
 fi
 
 syslog=$T/syslog.txt
