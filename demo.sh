@@ -28,10 +28,12 @@ S=$(mktemp -d /tmp/podsec-demo.XXXXXX)
 chmod 755 "$S"
 RUN_PID=
 cleanup() {
-    [ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null
+    # best effort, and never the demo's exit status (set -e applies here too):
+    # chattr fails on the gpg-agent's sockets, for one
+    [ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null || true
     # stop the gpg-agent of the image maker's keyring, if one was started
-    [ -d "$S/root/home/imk/.gnupg" ] && GNUPGHOME=$S/root/home/imk/.gnupg gpgconf --kill all 2>/dev/null
-    if [ -z "${KEEP:-}" ]; then chattr -R -i "$S" 2>/dev/null; rm -rf "$S"; else echo "sandbox kept in $S"; fi
+    [ -d "$S/root/home/imk/.gnupg" ] && GNUPGHOME=$S/root/home/imk/.gnupg gpgconf --kill all 2>/dev/null || true
+    if [ -z "${KEEP:-}" ]; then chattr -R -i "$S" 2>/dev/null || true; rm -rf "$S" || true; else echo "sandbox kept in $S"; fi
 }
 trap cleanup EXIT
 
