@@ -89,8 +89,8 @@ static void fentry_free(struct fentry *e)
 
 static void fan_clear_cache(ps_watch *w)
 {
-        if (!w->cache)
-                return;
+        if (!w->cache || !w->ncache)
+                return;   /* (directories move often on a busy filesystem) */
         for (size_t i = 0; i < FCACHE_SLOTS; i++) {
                 fentry_free(w->cache[i]);
                 w->cache[i] = NULL;
