@@ -1765,7 +1765,7 @@ PS_CMD(cmd_user_add_imagemaker)
         };
         bool orig = strcmp(ctx->prog, "podsec") != 0;
         const char *prog = orig ? ctx->prog : argv[0];
-        mk_plan p = { .c = { .ctx = ctx }, .now = time(NULL), .key_type = PS_GPGKEY_ED25519 };
+        mk_plan p = { .c = { .ctx = ctx }, .now = time(NULL), .key_type = PS_GPGKEY_ED25519, .it_keys_sig = -1 };
         const char *passphrase_file = NULL, *password_file = NULL, *key_type = NULL;
         ps_error err = PS_ERROR_INIT;
         int o, rc = EXIT_REFUSED;
