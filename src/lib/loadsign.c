@@ -1839,6 +1839,30 @@ static int helper_gone(struct slot *s, int r, ps_error *err)
         return ps_error_errno(err, -r, "the signing helper (process %d) stopped answering", (int)s->pid);
 }
 
+/* One request to the helper S whose answer is one part: *OUT (malloc'd,
+ * NUL-terminated) and *OUTLEN (may be NULL); WHAT when the helper fails
+ * without saying why. */
+static int helper_one(struct slot *s, uint32_t type, size_t n, const void *const *parts, const size_t *lens,
+                      const char *what, void **out, size_t *outlen, ps_error *err)
+{
+        struct frame f;
+        int r = frame_send(s->fd, type, 0, n, parts, lens);
+        if (r >= 0)
+                r = frame_recv(s->fd, &f);
+        if (r < 0)
+                return helper_gone(s, r, err);
+        if (f.rc < 0 || f.n != 1) {
+                r = ps_error_set(err, f.rc < 0 ? -f.rc : EPROTO, "%s", f.n ? f.part[0] : what);
+        } else {
+                if (outlen)
+                        *outlen = f.len[0];
+                *out = steal_pointer(&f.part[0]);
+                r = 0;
+        }
+        frame_clear(&f);
+        return r;
+}
+
 /* the slot operations: in a helper when there is one */
 
 static int slot_probe(struct ls *ls, struct slot *s, char **fpr, ps_error *err)
@@ -1849,20 +1873,7 @@ static int slot_probe(struct ls *ls, struct slot *s, char **fpr, ps_error *err)
                         ip_keydata(ls, *fpr);
                 return r;
         }
-        struct frame f;
-        int r = frame_send(s->fd, H_PROBE, 0, 0, NULL, NULL);
-        if (r >= 0)
-                r = frame_recv(s->fd, &f);
-        if (r < 0)
-                return helper_gone(s, r, err);
-        if (f.rc < 0 || f.n != 1) {
-                r = ps_error_set(err, f.rc < 0 ? -f.rc : EPROTO, "%s", f.n ? f.part[0] : "signing key check failed");
-        } else {
-                *fpr = steal_pointer(&f.part[0]);
-                r = 0;
-        }
-        frame_clear(&f);
-        return r;
+        return helper_one(s, H_PROBE, 0, NULL, NULL, "signing key check failed", (void **)fpr, NULL, err);
 }
 
 static unsigned slot_check(struct ls *ls, struct slot *s, const char *store, const char *repo, const char *ref,
@@ -1889,21 +1900,7 @@ static int slot_sign(struct ls *ls, struct slot *s, const char *ref, const struc
                 return ps_sig_sign_manifest(b->data, (size_t)b->size, ref, &ls->gopts, sig, siglen, NULL, err);
         const void *p[] = { ref, b->data };
         size_t l[] = { strlen(ref), (size_t)b->size };
-        struct frame f;
-        int r = frame_send(s->fd, H_SIGN, 0, 2, p, l);
-        if (r >= 0)
-                r = frame_recv(s->fd, &f);
-        if (r < 0)
-                return helper_gone(s, r, err);
-        if (f.rc < 0 || f.n != 1) {
-                r = ps_error_set(err, f.rc < 0 ? -f.rc : EPROTO, "%s", f.n ? f.part[0] : "signing failed");
-        } else {
-                *siglen = f.len[0];
-                *sig = steal_pointer(&f.part[0]);
-                r = 0;
-        }
-        frame_clear(&f);
-        return r;
+        return helper_one(s, H_SIGN, 2, p, l, "signing failed", sig, siglen, err);
 }
 
 static void *probe_thread(void *arg)
