@@ -387,8 +387,7 @@ static void test_engine_ok(void **s)
                 char *buf = malloc((size_t)len);
                 assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
                 fclose(f);
-                char cut[64];
-                strcpy(cut, "/tmp/test-loadsign-cut-XXXXXX");
+                char cut[] = "/tmp/test-loadsign-cut-XXXXXX";
                 int fd = mkstemp(cut);
                 assert_true(fd >= 0);
                 assert_int_equal(write(fd, buf, (size_t)len / 2), len / 2);
