@@ -257,41 +257,10 @@ static int read_state_file(const char *path, size_t max, char **out, size_t *len
                 return ps_error_errno(err, errno, "cannot open %s", path);
         }
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return ps_error_errno(err, errno, "cannot stat %s", path);
-        if (!S_ISREG(st.st_mode))
-                return ps_error_set(err, EINVAL, "%s is not a regular file", path);
-        if ((uint64_t)st.st_size > max)
-                return ps_error_set(err, EFBIG, "%s is too large (%lld bytes, at most %zu)", path, (long long)st.st_size,
-                                    max);
-        size_t cap = (size_t)st.st_size + 1, n = 0;
-        _cleanup_free_ char *buf = malloc(cap);
-        if (!buf)
-                return ps_error_set(err, ENOMEM, "out of memory");
-        for (;;) {
-                if (n + 1 >= cap) {
-                        if (cap > max + 1)
-                                return ps_error_set(err, EFBIG, "%s is too large (at most %zu bytes)", path, max);
-                        char *nb = realloc(buf, cap * 2);
-                        if (!nb)
-                                return ps_error_set(err, ENOMEM, "out of memory");
-                        buf = nb;
-                        cap *= 2;
-                }
-                ssize_t r = read(fd, buf + n, cap - n - 1);
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return ps_error_errno(err, errno, "cannot read %s", path);
-                }
-                if (r == 0)
-                        break;
-                n += (size_t)r;
-        }
-        buf[n] = '\0';
-        *out = steal_pointer(&buf);
-        *len = n;
-        return 0;
+        int r = ps_fstat_regular(fd, path, max, &st, err);
+        if (r < 0)
+                return r;
+        return ps_read_fd(fd, path, max, (size_t)st.st_size, out, len, err);
 }
 
 /* ---- following ---------------------------------------------------------- */

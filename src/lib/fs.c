@@ -4,6 +4,7 @@
 #include "cleanup.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -70,7 +71,7 @@ int ps_read_fd(int fd, const char *shown, size_t max, size_t size_hint, char **o
         for (;;) {
                 if (len + 1 >= cap) {
                         if (cap > max + 1)
-                                return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
+                                return ps_error_set(err, EFBIG, "%s is too large (limit %zu bytes)", shown, max);
                         char *n = realloc(buf, cap * 2);
                         if (!n)
                                 return ps_error_set(err, ENOMEM, "out of memory");
@@ -87,12 +88,24 @@ int ps_read_fd(int fd, const char *shown, size_t max, size_t size_hint, char **o
                         break;
                 len += (size_t)r;
                 if (len > max)
-                        return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
+                        return ps_error_set(err, EFBIG, "%s is too large (limit %zu bytes)", shown, max);
         }
         buf[len] = '\0';
         if (lenp)
                 *lenp = len;
         *out = steal_pointer(&buf);
+        return 0;
+}
+
+int ps_fstat_regular(int fd, const char *shown, size_t max, struct stat *st, ps_error *err)
+{
+        if (fstat(fd, st) < 0)
+                return ps_error_errno(err, errno, "cannot stat %s", shown);
+        if (!S_ISREG(st->st_mode))
+                return ps_error_set(err, EINVAL, "%s is not a regular file", shown);
+        if ((uint64_t)st->st_size > max)
+                return ps_error_set(err, EFBIG, "%s is too large (%lld bytes, limit %zu)", shown,
+                                    (long long)st->st_size, max);
         return 0;
 }
 
@@ -102,13 +115,9 @@ int ps_read_file(const char *path, size_t max, char **out, size_t *lenp, ps_erro
         if (fd < 0)
                 return ps_error_errno(err, errno, "cannot open %s", path);
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return ps_error_errno(err, errno, "cannot stat %s", path);
-        if (!S_ISREG(st.st_mode))
-                return ps_error_set(err, EINVAL, "%s is not a regular file", path);
-        if ((size_t)st.st_size > max)
-                return ps_error_set(err, EFBIG, "%s is too large (%lld bytes, limit %zu)", path,
-                                    (long long)st.st_size, max);
+        int r = ps_fstat_regular(fd, path, max, &st, err);
+        if (r < 0)
+                return r;
         return ps_read_fd(fd, path, max, (size_t)st.st_size, out, lenp, err);
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include "error.h"
@@ -20,6 +21,9 @@ char *ps_path_join(const char *a, const char *b);
 /* Read a whole file (at most max bytes, else -EFBIG).  *out is
  * NUL-terminated; len may be NULL. */
 int ps_read_file(const char *path, size_t max, char **out, size_t *len, ps_error *err);
+/* fstat FD into *ST: a regular file of at most MAX bytes, else an error
+ * naming SHOWN (EINVAL, EFBIG). */
+int ps_fstat_regular(int fd, const char *shown, size_t max, struct stat *st, ps_error *err);
 /* Read FD to its end into *OUT (malloc'd, NUL-terminated): at most MAX
  * bytes, else EFBIG; SIZE_HINT is the size expected (st_size) and SHOWN
  * names the file in messages.  LEN may be NULL. */

@@ -1489,15 +1489,12 @@ static int read_owned(const char *path, uid_t owner, size_t max, char **data, si
         if (fd < 0)
                 return ps_error_errno(err, errno, "cannot open %s", path);
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return ps_error_errno(err, errno, "cannot stat %s", path);
-        if (!S_ISREG(st.st_mode))
-                return ps_error_set(err, EINVAL, "%s is not a regular file", path);
+        int r = ps_fstat_regular(fd, path, max, &st, err);
+        if (r < 0)
+                return r;
         if (owner != (uid_t)-1 && st.st_uid != owner)
                 return ps_error_set(err, EPERM, "%s is owned by uid %lu, not by the storage's account (uid %lu); not read",
                                     path, (unsigned long)st.st_uid, (unsigned long)owner);
-        if ((uint64_t)st.st_size > max)
-                return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
         return ps_read_fd(fd, path, max, (size_t)st.st_size, data, len, err);
 }
 

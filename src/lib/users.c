@@ -726,13 +726,9 @@ int ps_read_at(int dirfd, const char *name, const char *shown, size_t max, char 
                 return ps_error_errno(err, errno, "cannot open %s", shown);
         }
         struct stat s;
-        if (fstat(fd, &s) < 0)
-                return ps_error_errno(err, errno, "cannot stat %s", shown);
-        if (!S_ISREG(s.st_mode))
-                return ps_error_set(err, EINVAL, "%s is not a regular file", shown);
-        if ((uint64_t)s.st_size > max)
-                return ps_error_set(err, EFBIG, "%s is larger than %zu bytes", shown, max);
-        int r = ps_read_fd(fd, shown, max, (size_t)s.st_size, data, len, err);
+        int r = ps_fstat_regular(fd, shown, max, &s, err);
+        if (r == 0)
+                r = ps_read_fd(fd, shown, max, (size_t)s.st_size, data, len, err);
         if (r < 0)
                 return r;
         if (st)
