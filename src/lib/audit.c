@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "audit.h"
 #include "cleanup.h"
+#include "digest.h"
 #include "fs.h"
 
 #include <errno.h>
@@ -1032,16 +1033,6 @@ struct ps_audit_follower {
         ps_audit_stats st;
 };
 
-static uint64_t fnv1a(const unsigned char *s, size_t n)
-{
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (size_t i = 0; i < n; i++) {
-                h ^= s[i];
-                h *= 0x100000001b3ULL;
-        }
-        return h;
-}
-
 /* Hash of the first N bytes of FD; -1 when the file is shorter. */
 static int head_hash(int fd, uint64_t n, uint64_t *h)
 {
@@ -1057,7 +1048,7 @@ static int head_hash(int fd, uint64_t n, uint64_t *h)
                         return -1;
                 got += (size_t)r;
         }
-        *h = fnv1a(b, (size_t)n);
+        *h = ps_fnv1a64(b, (size_t)n);
         return 0;
 }
 

@@ -225,3 +225,14 @@ int ps_digest_verify_buffer(const void *data, size_t len, const ps_digest *want,
                                     what ? what : "blob", want->str, got.str);
         return 0;
 }
+
+uint64_t ps_fnv1a64(const void *data, size_t len)
+{
+        const unsigned char *p = data;
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = 0; i < len; i++) {
+                h ^= p[i];
+                h *= 0x100000001b3ULL;
+        }
+        return h;
+}

@@ -72,3 +72,7 @@ int ps_digest_file(const char *path, ps_digest *out, uint64_t *size, ps_error *e
  * (what may be NULL: "content"). */
 int ps_digest_verify_buffer(const void *data, size_t len, const ps_digest *want,
                             const char *what, ps_error *err);
+
+/* FNV-1a, 64 bits: a fast non-cryptographic hash for in-memory tables and
+ * for recognising a file's first bytes again (never for trust). */
+uint64_t ps_fnv1a64(const void *data, size_t len);

@@ -2,6 +2,7 @@
 /* The fanotify backend of the layer watcher (see watch.h). */
 #include "watch-int.h"
 #include "cleanup.h"
+#include "digest.h"
 #include "fs.h"
 
 #include <errno.h>
@@ -394,16 +395,6 @@ static int fan_classify(ps_watch *w, const char *path, struct fentry *e)
         return 0;
 }
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-        uint64_t h = 1469598103934665603ull;
-        for (size_t i = 0; i < n; i++) {
-                h ^= p[i];
-                h *= 1099511628211ull;
-        }
-        return h;
-}
-
 /* The cache entry for a directory handle, resolving it when new; NULL with
  * errno on memory failure. */
 static struct fentry *fan_lookup(ps_watch *w, const int fsid[2], struct file_handle *fh)
@@ -413,7 +404,7 @@ static struct fentry *fan_lookup(ps_watch *w, const int fsid[2], struct file_han
         memcpy(key, fsid, 8);
         memcpy(key + 8, &fh->handle_type, 4);
         memcpy(key + 12, fh->f_handle, fh->handle_bytes);
-        uint64_t h = fnv1a(key, keylen);
+        uint64_t h = ps_fnv1a64(key, keylen);
         if (!w->cache && !(w->cache = calloc(FCACHE_SLOTS, sizeof *w->cache))) {
                 errno = ENOMEM;
                 return NULL;
